@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Runs every check and test of the project on a fresh machine (this is what CI
+# runs, through .ci/run). Installs what the tests need that cargo does not:
+# a pinned moto server in target/test-venv.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+MOTO_VERSION=5.2.1
+VENV=target/test-venv
+
+die() {
+    echo "scripts/test.sh: $*" >&2
+    exit 1
+}
+
+need() { # need COMMAND WHAT-TO-INSTALL
+    command -v "$1" >/dev/null 2>&1 || die "'$1' not found: install $2"
+}
+
+need cargo "the Rust toolchain (rustup)"
+need python3 "Python 3 (Debian: apt-get install python3 python3-venv)"
+
+# --- system tools (apt) ------------------------------------------------------
+# Tests that need system packages (skopeo, podman, docker-registry, ...) get
+# them here, e.g.:
+#   need skopeo "skopeo (apt-get install -y skopeo)"
+# or install them when missing:
+#   command -v skopeo >/dev/null || { apt-get update && apt-get install -y skopeo; }
+
+# --- moto (PyPI moto[server], pinned) ----------------------------------------
+if ! "$VENV/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null \
+    || [ ! -x "$VENV/bin/moto_server" ]; then
+    echo "scripts/test.sh: installing moto[server]==$MOTO_VERSION into $VENV" >&2
+    rm -rf "$VENV"
+    python3 -m venv "$VENV" \
+        || die "python3 -m venv failed: install the venv module (Debian: apt-get install python3-venv)"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+        "moto[server]==$MOTO_VERSION" \
+        || die "pip install moto[server]==$MOTO_VERSION failed"
+fi
+MOTO_SERVER="$(pwd)/$VENV/bin/moto_server"
+export MOTO_SERVER
+
+# --- hermetic AWS environment -------------------------------------------------
+# Tests never reach beyond loopback: no instance metadata service.
+export AWS_EC2_METADATA_DISABLED=true
+
+# --- checks and tests ------------------------------------------------------------
+cargo fmt --check
+cargo clippy --all-targets --locked -- -D warnings
+cargo test --locked

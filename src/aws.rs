@@ -1,0 +1,282 @@
+//! The AWS SDK adapter behind `TokenSource`: the cross-account
+//! `GetAuthorizationToken` call, with bounded waiting and the corporate
+//! network settings (CA bundle, proxy) the SDK does not honour by itself.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use aws_config::default_provider::credentials::DefaultCredentialsChain;
+use aws_config::identity::IdentityCache;
+use aws_config::provider_config::ProviderConfig;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_http_client::proxy::ProxyConfig;
+use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
+use aws_smithy_http_client::Connector;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::error_chain;
+use crate::registry::Registry;
+use crate::token::{AuthToken, TokenError, TokenSource, decode_authorization_token};
+
+/// IMDS is the last link of the credential chain; off EC2 it never answers,
+/// so one short try keeps "no credentials" fast (the Go helper waits ~10 s).
+const IMDS_TIMEOUT: Duration = Duration::from_millis(1000);
+/// Throttling and 5xx are retried; three attempts in all.
+const MAX_ATTEMPTS: u32 = 3;
+
+#[derive(Debug, Clone)]
+pub struct NetSettings {
+    /// Bound on each network call and on resolving credentials.
+    pub timeout: Duration,
+    /// `AWS_CA_BUNDLE`: trusted instead of the system roots.
+    pub ca_bundle: Option<PathBuf>,
+}
+
+/// Builds nothing until asked: the cache-hit path never starts a runtime,
+/// loads certificates or reads AWS configuration.
+#[derive(Debug, Clone)]
+pub struct AwsTokenSource {
+    settings: NetSettings,
+}
+
+impl AwsTokenSource {
+    pub fn new(settings: NetSettings) -> Self {
+        AwsTokenSource { settings }
+    }
+
+    /// The whole fetch is bounded: credentials, retries and backoff included.
+    fn total_bound(&self) -> Duration {
+        self.settings.timeout * (MAX_ATTEMPTS + 1)
+    }
+
+    async fn sdk_config(&self, registry: &Registry) -> Result<SdkConfig, TokenError> {
+        let region = Region::new(registry.api_region().to_owned());
+        let http = http_client(self.settings.ca_bundle.as_ref())?;
+        let t = self.settings.timeout;
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(t.min(Duration::from_secs(3)))
+            .read_timeout(t)
+            .operation_attempt_timeout(t)
+            .operation_timeout(t * MAX_ATTEMPTS)
+            .build();
+        let retries = RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS);
+        let provider_config = ProviderConfig::without_region()
+            .with_region(Some(region.clone()))
+            .with_http_client(http.clone())
+            .with_timeout_config(timeouts.clone())
+            .with_retry_config(retries.clone());
+        let imds = aws_config::imds::Client::builder()
+            .configure(&provider_config)
+            .connect_timeout(IMDS_TIMEOUT)
+            .read_timeout(IMDS_TIMEOUT)
+            .max_attempts(1)
+            .build();
+        let credentials = DefaultCredentialsChain::builder()
+            .configure(provider_config)
+            .region(region.clone())
+            .imds_client(imds)
+            .build()
+            .await;
+        let fips = matches!(registry, Registry::Private(p) if p.fips);
+        Ok(aws_config::defaults(BehaviorVersion::latest())
+            .region(region)
+            .http_client(http)
+            .timeout_config(timeouts)
+            .retry_config(retries)
+            .credentials_provider(credentials)
+            .identity_cache(IdentityCache::lazy().load_timeout(t).build())
+            .use_fips(fips)
+            .load()
+            .await)
+    }
+
+    async fn fetch_async(&self, registry: &Registry) -> Result<AuthToken, TokenError> {
+        let config = self.sdk_config(registry).await?;
+        match registry {
+            Registry::Private(p) => {
+                let client = aws_sdk_ecr::Client::new(&config);
+                // The cross-account call: the caller's own credentials, the
+                // registry's account. AWS deprecated registryIds as no longer
+                // needed; it is still accepted and states what we ask for.
+                #[allow(deprecated)]
+                let out = client
+                    .get_authorization_token()
+                    .registry_ids(&p.account)
+                    .send()
+                    .await
+                    .map_err(describe)?;
+                let data = out.authorization_data().first().ok_or(TokenError::Empty)?;
+                token(data.authorization_token(), data.expires_at())
+            }
+            Registry::Public { .. } => {
+                let client = aws_sdk_ecrpublic::Client::new(&config);
+                let out = client
+                    .get_authorization_token()
+                    .send()
+                    .await
+                    .map_err(describe)?;
+                let data = out.authorization_data().ok_or(TokenError::Empty)?;
+                token(data.authorization_token(), data.expires_at())
+            }
+        }
+    }
+}
+
+impl TokenSource for AwsTokenSource {
+    fn fetch(&self, registry: &Registry) -> Result<AuthToken, TokenError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| TokenError::Setup(format!("async runtime: {e}")))?;
+        let bound = self.total_bound();
+        runtime.block_on(async {
+            tokio::time::timeout(bound, self.fetch_async(registry))
+                .await
+                .unwrap_or(Err(TokenError::Timeout(bound)))
+        })
+    }
+}
+
+fn token(
+    encoded: Option<&str>,
+    expires_at: Option<&aws_smithy_types::DateTime>,
+) -> Result<AuthToken, TokenError> {
+    let password = decode_authorization_token(encoded.ok_or(TokenError::Empty)?)?;
+    // No expiry stated: assume it is already stale, so it is never cached.
+    let expires_at = expires_at.map(|t| t.secs()).unwrap_or(0);
+    Ok(AuthToken {
+        password,
+        expires_at,
+    })
+}
+
+/// Describes an SDK failure without the raw response: the SDK's own
+/// display includes the HTTP body, which for a garbled success would be
+/// the token itself.
+fn describe<E>(err: SdkError<E, HttpResponse>) -> TokenError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match &err {
+        SdkError::ServiceError(e) => {
+            let status = e.raw().status().as_u16();
+            let code = e.err().code().unwrap_or("unknown error");
+            let message = e.err().message().unwrap_or("");
+            TokenError::Api(format!("HTTP {status} {code}: {message}"))
+        }
+        SdkError::ResponseError(e) => TokenError::Api(format!(
+            "unreadable response (HTTP {})",
+            e.raw().status().as_u16()
+        )),
+        SdkError::TimeoutError(_) => TokenError::Api("timed out".into()),
+        // Connection and credential failures: their causes, by Display only
+        // (the SDK's Debug output carries response bodies).
+        _ => classify(error_chain(&err)),
+    }
+}
+
+/// Separates "no credentials" from API failures for clearer logs.
+fn classify(message: String) -> TokenError {
+    let lower = message.to_ascii_lowercase();
+    if lower.contains("no credentials") || lower.contains("credentialsnotloaded") || lower.contains("failed to load credentials") || lower.contains("identity") {
+        TokenError::Credentials(message)
+    } else {
+        TokenError::Api(message)
+    }
+}
+
+/// Reads and checks `AWS_CA_BUNDLE`: the SDK's TLS layer panics on a bad
+/// PEM, so a bad bundle must be refused here with the file's name.
+pub fn load_ca_bundle(path: &PathBuf) -> Result<Vec<u8>, TokenError> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    let bad = |why: String| TokenError::Setup(format!("AWS_CA_BUNDLE {}: {why}", path.display()));
+    let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(format!("not a PEM certificate bundle ({e:?})")))?;
+    if certs.is_empty() {
+        return Err(bad("no PEM certificate in it".into()));
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in certs {
+        roots
+            .add(cert)
+            .map_err(|e| bad(format!("unusable certificate: {e}")))?;
+    }
+    Ok(pem)
+}
+
+fn http_client(ca_bundle: Option<&PathBuf>) -> Result<CorporateHttpClient, TokenError> {
+    let trust = match ca_bundle {
+        Some(path) => TrustStore::empty().with_pem_certificate(load_ca_bundle(path)?),
+        // System roots, which honour SSL_CERT_FILE and SSL_CERT_DIR.
+        None => TrustStore::default(),
+    };
+    let tls = TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .map_err(|e| TokenError::Setup(format!("TLS: {e}")))?;
+    Ok(CorporateHttpClient { tls })
+}
+
+/// The SDK's hyper client with our trust store and `HTTPS_PROXY`,
+/// `HTTP_PROXY` and `NO_PROXY` from the environment.
+#[derive(Debug, Clone)]
+struct CorporateHttpClient {
+    tls: TlsContext,
+}
+
+impl HttpClient for CorporateHttpClient {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        let mut builder = Connector::builder()
+            .connector_settings(settings.clone())
+            .proxy_config(ProxyConfig::from_env())
+            .enable_tcp_nodelay(true);
+        if let Some(sleep) = components.sleep_impl() {
+            builder = builder.sleep_impl(sleep);
+        }
+        let connector = builder
+            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+            .tls_context(self.tls.clone())
+            .build();
+        SharedHttpConnector::new(connector)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ca_bundle_must_hold_certificates() {
+        let tmp = tempfile::tempdir().unwrap();
+        let missing = tmp.path().join("missing.pem");
+        let garbage = tmp.path().join("garbage.pem");
+        std::fs::write(&garbage, b"hello").unwrap();
+        let broken = tmp.path().join("broken.pem");
+        std::fs::write(&broken, b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").unwrap();
+        for path in [missing, garbage, broken] {
+            let err = load_ca_bundle(&path).unwrap_err().to_string();
+            assert!(err.contains("AWS_CA_BUNDLE") && err.contains(&*path.to_string_lossy()), "{err}");
+        }
+    }
+
+    #[test]
+    fn credential_failures_are_told_apart() {
+        assert!(matches!(classify("dispatch failure: no credentials in the property bag".into()), TokenError::Credentials(_)));
+        assert!(matches!(classify("ThrottlingException: Rate exceeded".into()), TokenError::Api(_)));
+    }
+}

@@ -1,0 +1,461 @@
+//! The token cache: one small JSON file per (registry, identity), written
+//! atomically under a per-entry lock so that concurrent helpers make one
+//! API call between them. Freshness and keys are pure functions.
+
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub const FORMAT_VERSION: u32 = 1;
+/// ECR tokens last 12 hours; a server that claims longer is not believed.
+pub const MAX_LIFETIME_SECS: i64 = 12 * 3600;
+/// An entry is a few hundred bytes; anything much larger is not ours.
+const MAX_ENTRY_BYTES: u64 = 64 * 1024;
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub version: u32,
+    /// The registry host the token was fetched for.
+    pub server: String,
+    /// Unix seconds when the token was fetched.
+    pub fetched_at: i64,
+    /// Unix seconds when ECR says the token expires.
+    pub expires_at: i64,
+    pub password: String,
+}
+
+impl fmt::Debug for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Entry")
+            .field("server", &self.server)
+            .field("fetched_at", &self.fetched_at)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// At least half the lifetime left: serve it.
+    Fresh,
+    /// Past half-life but still valid: refresh, and serve it if that fails.
+    Stale,
+    /// Never serve it.
+    Expired,
+}
+
+/// When a token fetched at `fetched_at` really stops being served.
+pub fn effective_expiry(fetched_at: i64, expires_at: i64) -> i64 {
+    expires_at.min(fetched_at.saturating_add(MAX_LIFETIME_SECS))
+}
+
+pub fn freshness(fetched_at: i64, expires_at: i64, now: i64) -> Freshness {
+    let expires = effective_expiry(fetched_at, expires_at);
+    if now >= expires {
+        return Freshness::Expired;
+    }
+    let lifetime = expires.saturating_sub(fetched_at);
+    let remaining = expires - now;
+    if remaining.saturating_mul(2) >= lifetime {
+        Freshness::Fresh
+    } else {
+        Freshness::Stale
+    }
+}
+
+impl Entry {
+    pub fn freshness(&self, now: i64) -> Freshness {
+        freshness(self.fetched_at, self.expires_at, now)
+    }
+}
+
+/// The file name of an entry: a digest of what must separate two tokens,
+/// the registry scope and the caller's identity. Nothing secret goes in,
+/// and nothing needs resolving credentials first.
+pub fn entry_key(scope: &str, identity: &str) -> String {
+    let mut h = Sha256::new();
+    // Length prefixes: no text moved between the parts forges another key.
+    h.update(format!("v{FORMAT_VERSION}:{}:{scope}:{}:{identity}", scope.len(), identity.len()));
+    h.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Parses an entry file; anything unexpected is `None`, i.e. a miss.
+pub fn parse_entry(bytes: &[u8]) -> Option<Entry> {
+    let entry: Entry = serde_json::from_slice(bytes).ok()?;
+    (entry.version == FORMAT_VERSION && !entry.password.is_empty()).then_some(entry)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("cannot create cache directory {path}: {source}")]
+    CreateDir { path: PathBuf, source: io::Error },
+    #[error("cannot open lock file {path}: {source}")]
+    Lock { path: PathBuf, source: io::Error },
+    #[error("timed out after {0:?} waiting for the cache lock")]
+    LockTimeout(Duration),
+    #[error("cannot write cache entry {path}: {source}")]
+    Write { path: PathBuf, source: io::Error },
+}
+
+/// A cache directory. Constructing one touches no file.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    dir: PathBuf,
+}
+
+/// Held while one process refreshes an entry; released on drop.
+#[derive(Debug)]
+pub struct LockGuard {
+    _file: File,
+}
+
+impl Cache {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Cache { dir: dir.into() }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn entry_path(&self, key: &str) -> PathBuf {
+        self.dir.join(format!("{key}.json"))
+    }
+
+    /// Reads an entry; a missing, corrupt, foreign or unsafe file is a miss.
+    pub fn load(&self, key: &str) -> Option<Entry> {
+        let path = self.entry_path(key);
+        match read_private_file(&path) {
+            Ok(bytes) => {
+                let entry = parse_entry(&bytes);
+                if entry.is_none() {
+                    tracing::warn!(path = %path.display(), "cache entry is corrupt or of another version; ignoring it");
+                }
+                entry
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "cache entry not read");
+                None
+            }
+        }
+    }
+
+    /// Every readable entry, for `list`.
+    pub fn entries(&self) -> Vec<Entry> {
+        let Ok(dir) = fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let mut keys: Vec<String> = dir
+            .filter_map(Result::ok)
+            .filter_map(|d| {
+                let name = d.file_name().into_string().ok()?;
+                let key = name.strip_suffix(".json")?;
+                (key.len() == 32 && key.bytes().all(|b| b.is_ascii_hexdigit())).then(|| key.to_owned())
+            })
+            .collect();
+        keys.sort();
+        keys.iter().filter_map(|k| self.load(k)).collect()
+    }
+
+    fn ensure_dir(&self) -> Result<(), CacheError> {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.dir)
+            .map_err(|source| CacheError::CreateDir {
+                path: self.dir.clone(),
+                source,
+            })
+    }
+
+    /// Takes the entry's exclusive lock, waiting at most `wait`: a stuck
+    /// holder must not hang every later `docker pull`.
+    pub fn lock(&self, key: &str, wait: Duration) -> Result<LockGuard, CacheError> {
+        self.ensure_dir()?;
+        let path = self.dir.join(format!("{key}.lock"));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(&path)
+            .and_then(|f| {
+                if f.metadata()?.is_file() {
+                    Ok(f)
+                } else {
+                    Err(io::Error::other("not a regular file"))
+                }
+            })
+            .map_err(|source| CacheError::Lock {
+                path: path.clone(),
+                source,
+            })?;
+        let start = Instant::now();
+        let mut pause = Duration::from_millis(2);
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(LockGuard { _file: file }),
+                Err(fs::TryLockError::WouldBlock) if start.elapsed() < wait => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(25));
+                }
+                Err(fs::TryLockError::WouldBlock) => return Err(CacheError::LockTimeout(wait)),
+                Err(fs::TryLockError::Error(source)) => {
+                    return Err(CacheError::Lock { path, source });
+                }
+            }
+        }
+    }
+
+    /// Writes an entry atomically: a private temporary file in the same
+    /// directory, flushed, then renamed over the old one. A failure leaves
+    /// the old entry (or none) and no temporary file behind.
+    pub fn store(&self, key: &str, entry: &Entry) -> Result<(), CacheError> {
+        self.ensure_dir()?;
+        let path = self.entry_path(key);
+        let tmp = self
+            .dir
+            .join(format!(".{key}.{}.{}.tmp", std::process::id(), nonce()));
+        let bytes = serde_json::to_vec(entry).expect("entry serializes");
+        let written = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&tmp)
+            .and_then(|mut f| {
+                f.write_all(&bytes)?;
+                f.sync_all()
+            })
+            .and_then(|()| fs::rename(&tmp, &path));
+        written.map_err(|source| {
+            let _ = fs::remove_file(&tmp);
+            CacheError::Write { path, source }
+        })
+    }
+}
+
+/// Opens without following a symlink and without blocking on a FIFO, and
+/// reads only a regular file of ours; a file others can read is tightened.
+fn read_private_file(path: &Path) -> io::Result<Vec<u8>> {
+    let mut file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                io::Error::other("a symlink stands at the cache path; not following it")
+            } else {
+                e
+            }
+        })?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::other("not a regular file"));
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    if meta.uid() != euid {
+        return Err(io::Error::other(format!(
+            "owned by uid {}, not by this user (uid {euid}); refusing it",
+            meta.uid()
+        )));
+    }
+    if meta.mode() & 0o077 != 0 {
+        tracing::warn!(path = %path.display(), mode = format!("{:o}", meta.mode() & 0o777), "cache entry was readable by others; tightening it to 0600");
+        file.set_permissions(fs::Permissions::from_mode(0o600))?;
+    }
+    if meta.len() > MAX_ENTRY_BYTES {
+        return Err(io::Error::other("larger than any cache entry"));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    Read::take(&mut file, MAX_ENTRY_BYTES).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Distinguishes temporary files of threads in one process.
+fn nonce() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64)
+        .unwrap_or(0);
+    t ^ (COUNTER.fetch_add(1, Ordering::Relaxed) << 32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const H: i64 = 3600;
+
+    #[test]
+    fn freshness_at_the_boundaries() {
+        use Freshness::*;
+        let t0 = 1_000_000;
+        // (fetched_at, expires_at, now, want)
+        let table = [
+            (t0, t0 + 12 * H, t0, Fresh),
+            (t0, t0 + 12 * H, t0 + 6 * H - 1, Fresh),
+            (t0, t0 + 12 * H, t0 + 6 * H, Fresh), // exactly half left
+            (t0, t0 + 12 * H, t0 + 6 * H + 1, Stale),
+            (t0, t0 + 12 * H, t0 + 12 * H - 1, Stale),
+            (t0, t0 + 12 * H, t0 + 12 * H, Expired),
+            (t0, t0 + 12 * H, t0 + 13 * H, Expired),
+            (t0, t0 - 1, t0, Expired),   // arrived expired
+            (t0, t0, t0, Expired),       // zero lifetime
+            (t0, t0 + 4, t0 + 2, Fresh), // a short-lived token
+            (t0, t0 + 4, t0 + 3, Stale),
+            // clock stepped back: still within its life
+            (t0, t0 + 12 * H, t0 - H, Fresh),
+            // absurd expiry is capped at 12 h from fetching
+            (t0, i64::MAX, t0 + 6 * H, Fresh),
+            (t0, i64::MAX, t0 + 6 * H + 1, Stale),
+            (t0, i64::MAX, t0 + 12 * H, Expired),
+            (t0, t0 + 100 * H, t0 + 12 * H + 1, Expired),
+        ];
+        for (fetched, expires, now, want) in table {
+            assert_eq!(freshness(fetched, expires, now), want, "{fetched} {expires} {now}");
+        }
+    }
+
+    #[test]
+    fn keys_separate_scopes_and_identities() {
+        let a = entry_key("ecr:aws:us-east-1:111111111111:fips=false", "env:AKIA1");
+        assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(a, entry_key("ecr:aws:us-east-1:111111111111:fips=false", "env:AKIA1"));
+        for (scope, id) in [
+            ("ecr:aws:us-east-1:111111111111:fips=false", "env:AKIA2"),
+            ("ecr:aws:us-east-1:111111111111:fips=false", "profile:default"),
+            ("ecr:aws:us-west-2:111111111111:fips=false", "env:AKIA1"),
+            ("ecr:aws:us-east-1:333333333333:fips=false", "env:AKIA1"),
+            ("ecr:aws:us-east-1:111111111111:fips=true", "env:AKIA1"),
+        ] {
+            assert_ne!(a, entry_key(scope, id), "{scope} {id}");
+        }
+        // The separator cannot be forged by moving text between the parts.
+        assert_ne!(entry_key("a", "b\0c"), entry_key("a\0b", "c"));
+    }
+
+    fn entry(expires_at: i64) -> Entry {
+        Entry {
+            version: FORMAT_VERSION,
+            server: "111111111111.dkr.ecr.us-east-1.amazonaws.com".into(),
+            fetched_at: 100,
+            expires_at,
+            password: "pw".into(),
+        }
+    }
+
+    #[test]
+    fn parses_only_good_entries() {
+        let good = serde_json::to_vec(&entry(200)).unwrap();
+        assert_eq!(parse_entry(&good), Some(entry(200)));
+        let mut other_version = entry(200);
+        other_version.version = 2;
+        let mut empty = entry(200);
+        empty.password.clear();
+        for bad in [
+            b"".to_vec(),
+            b"{".to_vec(),
+            b"null".to_vec(),
+            b"{\"version\":1}".to_vec(),
+            good[..good.len() - 1].to_vec(),
+            serde_json::to_vec(&other_version).unwrap(),
+            serde_json::to_vec(&empty).unwrap(),
+        ] {
+            assert_eq!(parse_entry(&bad), None, "{}", String::from_utf8_lossy(&bad));
+        }
+    }
+
+    #[test]
+    fn store_then_load_round_trips_with_private_modes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::new(tmp.path().join("a/b"));
+        assert_eq!(cache.load("00"), None);
+        cache.store("k", &entry(300)).unwrap();
+        assert_eq!(cache.load("k"), Some(entry(300)));
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&tmp.path().join("a/b/k.json")), 0o600);
+        assert_eq!(mode(&tmp.path().join("a/b")), 0o700);
+        // No temporary file is left behind.
+        let names: Vec<_> = fs::read_dir(cache.dir()).unwrap().map(|d| d.unwrap().file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("k.json")]);
+    }
+
+    #[test]
+    fn a_symlink_is_not_followed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::new(tmp.path());
+        let victim = tmp.path().join("victim");
+        fs::write(&victim, serde_json::to_vec(&entry(300)).unwrap()).unwrap();
+        std::os::unix::fs::symlink(&victim, tmp.path().join("k.json")).unwrap();
+        assert_eq!(cache.load("k"), None);
+        cache.store("k", &entry(400)).unwrap();
+        // The link was replaced, its target untouched.
+        assert_eq!(parse_entry(&fs::read(&victim).unwrap()), Some(entry(300)));
+        assert_eq!(cache.load("k"), Some(entry(400)));
+    }
+
+    #[test]
+    fn a_loose_file_is_tightened() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::new(tmp.path());
+        let path = tmp.path().join("k.json");
+        fs::write(&path, serde_json::to_vec(&entry(300)).unwrap()).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(cache.load("k"), Some(entry(300)));
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+
+    #[test]
+    fn a_fifo_does_not_block() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::new(tmp.path());
+        let path = std::ffi::CString::new(tmp.path().join("k.json").into_os_string().into_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+        assert_eq!(cache.load("k"), None);
+    }
+
+    #[test]
+    fn entries_lists_only_entry_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::new(tmp.path());
+        let k1 = entry_key("a", "b");
+        let k2 = entry_key("c", "d");
+        cache.store(&k1, &entry(300)).unwrap();
+        cache.store(&k2, &entry(500)).unwrap();
+        fs::write(tmp.path().join("notes.json"), b"{}").unwrap();
+        fs::write(tmp.path().join(format!("{}.json", entry_key("e", "f"))), b"garbage").unwrap();
+        let mut got: Vec<i64> = cache.entries().iter().map(|e| e.expires_at).collect();
+        got.sort();
+        assert_eq!(got, vec![300, 500]);
+    }
+
+    #[test]
+    fn the_lock_is_exclusive_and_bounded() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::new(tmp.path());
+        let held = cache.lock("k", Duration::ZERO).unwrap();
+        assert!(matches!(
+            cache.lock("k", Duration::from_millis(20)),
+            Err(CacheError::LockTimeout(_))
+        ));
+        // Another entry is not blocked.
+        cache.lock("other", Duration::ZERO).unwrap();
+        drop(held);
+        cache.lock("k", Duration::ZERO).unwrap();
+    }
+}

@@ -1,0 +1,254 @@
+//! Every environment variable the helper reads is read here, once.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub const CACHE_DIR_VAR: &str = "AWS_ECR_CACHE_DIR";
+pub const DISABLE_CACHE_VAR: &str = "AWS_ECR_DISABLE_CACHE";
+pub const IGNORE_CREDS_STORAGE_VAR: &str = "AWS_ECR_IGNORE_CREDS_STORAGE";
+pub const LOG_VAR: &str = "AWS_ECR_LOG";
+pub const LOG_FILE_VAR: &str = "AWS_ECR_LOG_FILE";
+pub const TIMEOUT_VAR: &str = "AWS_ECR_TIMEOUT";
+pub const CA_BUNDLE_VAR: &str = "AWS_CA_BUNDLE";
+
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The cache's directory below the user cache directory.
+pub const CACHE_SUBDIR: &str = "docker-credential-ecr-login";
+
+/// Variables that select which credentials the standard chain will find,
+/// in the chain's order after the environment's own keys. They make up the
+/// cache identity, so that two principals never share a token.
+const IDENTITY_VARS: &[&str] = &[
+    "AWS_PROFILE",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConfig {
+    pub level: tracing::Level,
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// `None`: caching is off or no place for it was found.
+    pub cache_dir: Option<PathBuf>,
+    pub ignore_creds_storage: bool,
+    /// Bound on each network call (and on the credential chain).
+    pub timeout: Duration,
+    pub ca_bundle: Option<PathBuf>,
+    pub log: Option<LogConfig>,
+    /// Who is asking, derived without resolving any credential.
+    pub identity: String,
+    /// Problems with the variables themselves, logged once logging is up.
+    pub warnings: Vec<String>,
+}
+
+impl Config {
+    pub fn from_env() -> Self {
+        let home_cache = directories::BaseDirs::new().map(|d| d.cache_dir().join(CACHE_SUBDIR));
+        Self::from_vars(|k| std::env::var(k).ok(), home_cache)
+    }
+
+    /// Builds the configuration from a variable lookup; `home_cache` is the
+    /// default cache directory, if the user has one.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>, home_cache: Option<PathBuf>) -> Self {
+        let var = |k: &str| var(k).filter(|v| !v.is_empty());
+        let mut warnings = Vec::new();
+
+        let cache_dir = if var(DISABLE_CACHE_VAR).is_some_and(|v| truthy(&v)) {
+            None
+        } else {
+            var(CACHE_DIR_VAR).map(|d| PathBuf::from(expand_home(&d, &var))).or(home_cache)
+        };
+
+        let timeout = match var(TIMEOUT_VAR) {
+            None => DEFAULT_TIMEOUT,
+            Some(v) => match v.trim().parse::<f64>() {
+                Ok(s) if s.is_finite() && s > 0.0 && s <= 3600.0 => Duration::from_secs_f64(s),
+                _ => {
+                    warnings.push(format!(
+                        "{TIMEOUT_VAR}={v:?} is not a number of seconds between 0 and 3600; using {}",
+                        DEFAULT_TIMEOUT.as_secs()
+                    ));
+                    DEFAULT_TIMEOUT
+                }
+            },
+        };
+
+        let log_file = var(LOG_FILE_VAR).map(PathBuf::from);
+        let log = match var(LOG_VAR) {
+            Some(v) => match parse_level(&v) {
+                Some(Some(level)) => Some(LogConfig { level, file: log_file }),
+                Some(None) => None,
+                None => {
+                    warnings.push(format!(
+                        "{LOG_VAR}={v:?} is not one of off, error, warn, info, debug, trace; using info"
+                    ));
+                    Some(LogConfig {
+                        level: tracing::Level::INFO,
+                        file: log_file,
+                    })
+                }
+            },
+            None => log_file.map(|file| LogConfig {
+                level: tracing::Level::INFO,
+                file: Some(file),
+            }),
+        };
+
+        Config {
+            cache_dir,
+            ignore_creds_storage: var(IGNORE_CREDS_STORAGE_VAR).as_deref() == Some("true"),
+            timeout,
+            ca_bundle: var(CA_BUNDLE_VAR).map(PathBuf::from),
+            log,
+            identity: cache_identity(&var),
+            warnings,
+        }
+    }
+}
+
+/// The credential identity for cache keys. Static keys are named by their
+/// access key ID (not secret); everything else by what selects it, which
+/// stays the same across the sessions of an assumed role.
+pub fn cache_identity(var: &impl Fn(&str) -> Option<String>) -> String {
+    if let Some(key_id) = var("AWS_ACCESS_KEY_ID") {
+        return format!("env:{key_id}");
+    }
+    let mut id = String::from("chain");
+    for name in IDENTITY_VARS {
+        if let Some(v) = var(name) {
+            id.push_str(&format!("\0{name}={v}"));
+        }
+    }
+    id
+}
+
+fn truthy(v: &str) -> bool {
+    !matches!(v.trim().to_ascii_lowercase().as_str(), "" | "0" | "false" | "no" | "off")
+}
+
+fn expand_home(path: &str, var: &impl Fn(&str) -> Option<String>) -> String {
+    match (path.strip_prefix("~/"), var("HOME")) {
+        (Some(rest), Some(home)) => format!("{home}/{rest}"),
+        _ => path.to_owned(),
+    }
+}
+
+/// `Some(None)` means logging is explicitly off.
+fn parse_level(v: &str) -> Option<Option<tracing::Level>> {
+    use tracing::Level;
+    Some(Some(match v.trim().to_ascii_lowercase().as_str() {
+        "off" | "none" | "0" | "false" => return Some(None),
+        "error" => Level::ERROR,
+        "warn" | "warning" => Level::WARN,
+        "info" | "1" | "true" => Level::INFO,
+        "debug" => Level::DEBUG,
+        "trace" => Level::TRACE,
+        _ => return None,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Config {
+        let owned: Vec<(String, String)> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_vars(
+            move |k| owned.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()),
+            Some(PathBuf::from("/home/u/.cache/docker-credential-ecr-login")),
+        )
+    }
+
+    #[test]
+    fn cache_dir_choice() {
+        let home = Some(PathBuf::from("/home/u/.cache/docker-credential-ecr-login"));
+        let table: &[(&[(&str, &str)], Option<&str>)] = &[
+            (&[], home.as_deref().and_then(|p| p.to_str())),
+            (&[("AWS_ECR_CACHE_DIR", "/tmp/c")], Some("/tmp/c")),
+            (&[("AWS_ECR_CACHE_DIR", "~/ecr"), ("HOME", "/h")], Some("/h/ecr")),
+            (&[("AWS_ECR_CACHE_DIR", "")], home.as_deref().and_then(|p| p.to_str())),
+            (&[("AWS_ECR_DISABLE_CACHE", "true")], None),
+            (&[("AWS_ECR_DISABLE_CACHE", "1")], None),
+            (&[("AWS_ECR_DISABLE_CACHE", "yes"), ("AWS_ECR_CACHE_DIR", "/tmp/c")], None),
+            (&[("AWS_ECR_DISABLE_CACHE", "false")], home.as_deref().and_then(|p| p.to_str())),
+            (&[("AWS_ECR_DISABLE_CACHE", "0")], home.as_deref().and_then(|p| p.to_str())),
+        ];
+        for (vars, want) in table {
+            assert_eq!(config(vars).cache_dir.as_deref().and_then(|p| p.to_str()), *want, "{vars:?}");
+        }
+        assert_eq!(Config::from_vars(|_| None, None).cache_dir, None);
+    }
+
+    #[test]
+    fn ignore_creds_storage_needs_exactly_true() {
+        for (v, want) in [("true", true), ("TRUE", false), ("1", false), ("", false)] {
+            assert_eq!(config(&[(IGNORE_CREDS_STORAGE_VAR, v)]).ignore_creds_storage, want, "{v}");
+        }
+    }
+
+    #[test]
+    fn timeout_parsing() {
+        assert_eq!(config(&[]).timeout, DEFAULT_TIMEOUT);
+        assert_eq!(config(&[(TIMEOUT_VAR, "2.5")]).timeout, Duration::from_millis(2500));
+        for bad in ["0", "-1", "abc", "inf", "NaN", "99999"] {
+            let c = config(&[(TIMEOUT_VAR, bad)]);
+            assert_eq!(c.timeout, DEFAULT_TIMEOUT, "{bad}");
+            assert_eq!(c.warnings.len(), 1, "{bad}");
+        }
+    }
+
+    #[test]
+    fn logging_is_off_unless_asked() {
+        assert_eq!(config(&[]).log, None);
+        assert_eq!(config(&[(LOG_VAR, "off")]).log, None);
+        let c = config(&[(LOG_VAR, "debug")]);
+        assert_eq!(c.log, Some(LogConfig { level: tracing::Level::DEBUG, file: None }));
+        let c = config(&[(LOG_FILE_VAR, "/tmp/l")]);
+        assert_eq!(c.log.unwrap().file, Some(PathBuf::from("/tmp/l")));
+        let c = config(&[(LOG_VAR, "loud")]);
+        assert_eq!(c.log.unwrap().level, tracing::Level::INFO);
+        assert_eq!(c.warnings.len(), 1);
+    }
+
+    #[test]
+    fn identity_separates_principals_without_resolving_them() {
+        let id = |vars: &[(&str, &str)]| config(vars).identity;
+        let base = id(&[]);
+        let distinct = [
+            base.clone(),
+            id(&[("AWS_ACCESS_KEY_ID", "AKIA1")]),
+            id(&[("AWS_ACCESS_KEY_ID", "AKIA2")]),
+            id(&[("AWS_PROFILE", "dev")]),
+            id(&[("AWS_PROFILE", "prod")]),
+            id(&[("AWS_ROLE_ARN", "arn:aws:iam::2:role/a"), ("AWS_WEB_IDENTITY_TOKEN_FILE", "/t")]),
+            id(&[("AWS_CONFIG_FILE", "/other/config")]),
+            id(&[("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/x")]),
+        ];
+        for (i, a) in distinct.iter().enumerate() {
+            for b in &distinct[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        // Session credentials of one role, and secrets, do not change it.
+        assert_eq!(
+            id(&[("AWS_PROFILE", "dev"), ("AWS_SESSION_TOKEN", "s1")]),
+            id(&[("AWS_PROFILE", "dev"), ("AWS_SESSION_TOKEN", "s2")])
+        );
+        assert_eq!(
+            id(&[("AWS_ACCESS_KEY_ID", "AKIA1"), ("AWS_SECRET_ACCESS_KEY", "x")]),
+            id(&[("AWS_ACCESS_KEY_ID", "AKIA1"), ("AWS_SECRET_ACCESS_KEY", "y")])
+        );
+        assert!(!id(&[("AWS_ACCESS_KEY_ID", "AKIA1"), ("AWS_SECRET_ACCESS_KEY", "sekrit")]).contains("sekrit"));
+        // An empty variable counts as unset.
+        assert_eq!(id(&[("AWS_PROFILE", "")]), base);
+    }
+}

@@ -1,0 +1,329 @@
+//! What `get` and `list` do, over a `TokenSource` and an optional cache.
+//! The cache-hit path touches one file and nothing else.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::cache::{Cache, Entry, FORMAT_VERSION, Freshness, entry_key};
+use crate::registry::{self, ParseError, Registry};
+use crate::token::{AuthToken, TokenError, TokenSource, USERNAME};
+
+/// What `get` hands back to the protocol.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub server_url: String,
+    pub username: String,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("server_url", &self.server_url)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GetError {
+    #[error(transparent)]
+    NotEcr(#[from] ParseError),
+    #[error("no token for {registry}")]
+    Token {
+        registry: String,
+        #[source]
+        source: TokenError,
+    },
+}
+
+pub struct Helper<'a> {
+    pub cache: Option<Cache>,
+    pub identity: String,
+    pub source: &'a dyn TokenSource,
+    /// Unix seconds now; a parameter so tests can move time.
+    pub now: fn() -> i64,
+    /// How long to wait for another process refreshing the same entry.
+    pub lock_wait: Duration,
+}
+
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl Helper<'_> {
+    pub fn get(&self, server_url: &str) -> Result<Credentials, GetError> {
+        let registry = registry::parse(server_url)?;
+        let answer = |password: String| Credentials {
+            server_url: server_url.trim().to_owned(),
+            username: USERNAME.to_owned(),
+            secret: password,
+        };
+        let Some(cache) = &self.cache else {
+            return self.fetch(&registry).map(|t| answer(t.password));
+        };
+        let key = entry_key(&registry.scope(), &self.identity);
+        let cached = cache.load(&key);
+        if let Some(e) = cached.as_ref().filter(|e| e.freshness((self.now)()) == Freshness::Fresh) {
+            tracing::debug!(registry = %registry, "cache hit");
+            return Ok(answer(e.password.clone()));
+        }
+
+        // Refresh under the entry's lock; whoever waited reads the result.
+        let _lock = match cache.lock(&key, self.lock_wait) {
+            Ok(lock) => Some(lock),
+            Err(e) => {
+                tracing::warn!(error = %e, "refreshing without the cache lock");
+                None
+            }
+        };
+        let cached = cache.load(&key).or(cached);
+        let now = (self.now)();
+        if let Some(e) = cached.as_ref().filter(|e| e.freshness(now) == Freshness::Fresh) {
+            tracing::debug!(registry = %registry, "refreshed by another process");
+            return Ok(answer(e.password.clone()));
+        }
+        match self.fetch(&registry) {
+            Ok(token) => {
+                if token.expires_at > now {
+                    let entry = Entry {
+                        version: FORMAT_VERSION,
+                        server: registry.host().to_owned(),
+                        fetched_at: now,
+                        expires_at: token.expires_at,
+                        password: token.password.clone(),
+                    };
+                    if let Err(e) = cache.store(&key, &entry) {
+                        tracing::warn!(error = %e, "token not cached");
+                    }
+                } else {
+                    tracing::warn!(registry = %registry, expires_at = token.expires_at, "token arrived already expired; returning it uncached");
+                }
+                Ok(answer(token.password))
+            }
+            Err(err) => match cached.filter(|e| e.freshness(now) == Freshness::Stale) {
+                Some(e) => {
+                    tracing::warn!(registry = %registry, error = %err, expires_at = e.expires_at, "refresh failed; serving the cached token, still valid");
+                    Ok(answer(e.password))
+                }
+                None => Err(err),
+            },
+        }
+    }
+
+    fn fetch(&self, registry: &Registry) -> Result<AuthToken, GetError> {
+        tracing::info!(registry = %registry, region = registry.api_region(), "calling GetAuthorizationToken");
+        self.source.fetch(registry).map_err(|source| GetError::Token {
+            registry: registry.host().to_owned(),
+            source,
+        })
+    }
+
+    /// `list`: the registries with a valid cached token, from the cache
+    /// alone: no credentials, no network.
+    pub fn list(&self) -> BTreeMap<String, String> {
+        let now = (self.now)();
+        self.cache
+            .as_ref()
+            .map(|c| c.entries())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| e.freshness(now) != Freshness::Expired)
+            .map(|e| (format!("https://{}", e.server), USERNAME.to_owned()))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::{Cell, RefCell};
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    const HOST: &str = "111111111111.dkr.ecr.us-east-1.amazonaws.com";
+    const H: i64 = 3600;
+
+    /// A scripted token source that counts its calls.
+    struct Fake {
+        answers: RefCell<Vec<Result<AuthToken, TokenError>>>,
+        calls: Cell<usize>,
+        seen: RefCell<Vec<Registry>>,
+    }
+
+    impl Fake {
+        fn new(answers: Vec<Result<AuthToken, TokenError>>) -> Self {
+            Fake {
+                answers: RefCell::new(answers),
+                calls: Cell::new(0),
+                seen: RefCell::new(Vec::new()),
+            }
+        }
+    }
+
+    impl TokenSource for Fake {
+        fn fetch(&self, registry: &Registry) -> Result<AuthToken, TokenError> {
+            self.calls.set(self.calls.get() + 1);
+            self.seen.borrow_mut().push(registry.clone());
+            self.answers.borrow_mut().remove(0)
+        }
+    }
+
+    fn token(pw: &str, expires_at: i64) -> Result<AuthToken, TokenError> {
+        Ok(AuthToken {
+            password: pw.into(),
+            expires_at,
+        })
+    }
+
+    fn down() -> Result<AuthToken, TokenError> {
+        Err(TokenError::Api("ServerException: boom".into()))
+    }
+
+    // Tests in one binary run in parallel threads; each owns a clock slot.
+    static CLOCKS: [AtomicI64; 8] = [const { AtomicI64::new(0) }; 8];
+    macro_rules! clock {
+        ($i:expr) => {{
+            fn now() -> i64 {
+                CLOCKS[$i].load(Ordering::SeqCst)
+            }
+            (now as fn() -> i64, |t: i64| CLOCKS[$i].store(t, Ordering::SeqCst))
+        }};
+    }
+
+    fn helper<'a>(dir: Option<&std::path::Path>, source: &'a Fake, now: fn() -> i64) -> Helper<'a> {
+        Helper {
+            cache: dir.map(Cache::new),
+            identity: "env:AKIA1".into(),
+            source,
+            now,
+            lock_wait: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn answers_with_the_url_as_given_and_the_account_of_the_host() {
+        let fake = Fake::new(vec![token("pw", 12 * H)]);
+        let (now, _) = clock!(0);
+        let h = helper(None, &fake, now);
+        let c = h.get("  https://111111111111.dkr.ecr.us-east-1.amazonaws.com/v2/\n").unwrap();
+        assert_eq!(c.server_url, "https://111111111111.dkr.ecr.us-east-1.amazonaws.com/v2/");
+        assert_eq!((c.username.as_str(), c.secret.as_str()), ("AWS", "pw"));
+        match &fake.seen.borrow()[0] {
+            Registry::Private(p) => assert_eq!((p.account.as_str(), p.region.as_str()), ("111111111111", "us-east-1")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_non_ecr_host_never_reaches_the_source_or_the_cache() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("cache");
+        let fake = Fake::new(vec![]);
+        let (now, _) = clock!(1);
+        let h = helper(Some(&dir), &fake, now);
+        for host in ["registry.example.com", "111111111111.dkr.ecr.us-east-1.amazonaws.com.evil.example", ""] {
+            assert!(matches!(h.get(host), Err(GetError::NotEcr(_))), "{host}");
+        }
+        assert_eq!(fake.calls.get(), 0);
+        assert!(!dir.exists());
+    }
+
+    #[test]
+    fn cache_hit_stale_refresh_and_fallback() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (now, set) = clock!(2);
+        set(1000);
+        let fake = Fake::new(vec![token("one", 1000 + 12 * H), down(), token("two", 1000 + 20 * H)]);
+        let h = helper(Some(tmp.path()), &fake, now);
+        assert_eq!(h.get(HOST).unwrap().secret, "one");
+        // A hit makes no call, up to exactly half the lifetime.
+        set(1000 + 6 * H);
+        assert_eq!(h.get(HOST).unwrap().secret, "one");
+        assert_eq!(fake.calls.get(), 1);
+        // Past half-life with the API down: the still-valid token is served.
+        set(1000 + 6 * H + 1);
+        assert_eq!(h.get(HOST).unwrap().secret, "one");
+        assert_eq!(fake.calls.get(), 2);
+        // Then the refresh succeeds and replaces it.
+        assert_eq!(h.get(HOST).unwrap().secret, "two");
+        assert_eq!(fake.calls.get(), 3);
+    }
+
+    #[test]
+    fn an_expired_entry_is_never_served() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (now, set) = clock!(3);
+        set(1000);
+        let fake = Fake::new(vec![token("one", 1000 + 12 * H), down()]);
+        let h = helper(Some(tmp.path()), &fake, now);
+        h.get(HOST).unwrap();
+        set(1000 + 12 * H);
+        assert!(matches!(h.get(HOST), Err(GetError::Token { .. })));
+    }
+
+    #[test]
+    fn a_token_that_arrives_expired_is_returned_but_not_cached() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (now, set) = clock!(4);
+        set(1000);
+        let fake = Fake::new(vec![token("old", 10), token("old2", 10)]);
+        let h = helper(Some(tmp.path()), &fake, now);
+        assert_eq!(h.get(HOST).unwrap().secret, "old");
+        assert_eq!(h.get(HOST).unwrap().secret, "old2");
+        assert_eq!(fake.calls.get(), 2);
+        assert!(h.list().is_empty());
+    }
+
+    #[test]
+    fn without_a_cache_every_get_calls() {
+        let (now, _) = clock!(5);
+        let fake = Fake::new(vec![token("a", i64::MAX), token("b", i64::MAX)]);
+        let h = helper(None, &fake, now);
+        assert_eq!(h.get(HOST).unwrap().secret, "a");
+        assert_eq!(h.get(HOST).unwrap().secret, "b");
+        assert!(h.list().is_empty());
+    }
+
+    #[test]
+    fn an_unwritable_cache_still_answers() {
+        let (now, set) = clock!(6);
+        set(1000);
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("file");
+        std::fs::write(&file, b"").unwrap();
+        let fake = Fake::new(vec![token("a", 1000 + 12 * H)]);
+        // A cache "directory" below a regular file cannot be created.
+        let h = helper(Some(&file.join("cache")), &fake, now);
+        assert_eq!(h.get(HOST).unwrap().secret, "a");
+    }
+
+    #[test]
+    fn list_reads_valid_entries_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (now, set) = clock!(7);
+        set(1000);
+        let fake = Fake::new(vec![
+            token("a", 1000 + 12 * H),
+            token("b", 1000 + H),
+            token("c", 1000 + 12 * H),
+        ]);
+        let h = helper(Some(tmp.path()), &fake, now);
+        h.get(HOST).unwrap();
+        h.get("333333333333.dkr.ecr.eu-west-1.amazonaws.com").unwrap();
+        h.get("public.ecr.aws").unwrap();
+        set(1000 + 2 * H);
+        let listed: Vec<String> = h.list().into_keys().collect();
+        assert_eq!(
+            listed,
+            vec![
+                "https://111111111111.dkr.ecr.us-east-1.amazonaws.com".to_owned(),
+                "https://public.ecr.aws".to_owned(),
+            ]
+        );
+        assert!(h.list().values().all(|u| u == "AWS"));
+        assert_eq!(fake.calls.get(), 3);
+    }
+}

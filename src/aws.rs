@@ -11,15 +11,15 @@ use aws_config::provider_config::ProviderConfig;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_http_client::Connector;
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
-use aws_smithy_http_client::Connector;
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnectorSettings, SharedHttpConnector,
 };
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::error_chain;
@@ -186,7 +186,11 @@ where
 /// Separates "no credentials" from API failures for clearer logs.
 fn classify(message: String) -> TokenError {
     let lower = message.to_ascii_lowercase();
-    if lower.contains("no credentials") || lower.contains("credentialsnotloaded") || lower.contains("failed to load credentials") || lower.contains("identity") {
+    if lower.contains("no credentials")
+        || lower.contains("credentialsnotloaded")
+        || lower.contains("failed to load credentials")
+        || lower.contains("identity")
+    {
         TokenError::Credentials(message)
     } else {
         TokenError::Api(message)
@@ -267,16 +271,29 @@ mod tests {
         let garbage = tmp.path().join("garbage.pem");
         std::fs::write(&garbage, b"hello").unwrap();
         let broken = tmp.path().join("broken.pem");
-        std::fs::write(&broken, b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").unwrap();
+        std::fs::write(
+            &broken,
+            b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
         for path in [missing, garbage, broken] {
             let err = load_ca_bundle(&path).unwrap_err().to_string();
-            assert!(err.contains("AWS_CA_BUNDLE") && err.contains(&*path.to_string_lossy()), "{err}");
+            assert!(
+                err.contains("AWS_CA_BUNDLE") && err.contains(&*path.to_string_lossy()),
+                "{err}"
+            );
         }
     }
 
     #[test]
     fn credential_failures_are_told_apart() {
-        assert!(matches!(classify("dispatch failure: no credentials in the property bag".into()), TokenError::Credentials(_)));
-        assert!(matches!(classify("ThrottlingException: Rate exceeded".into()), TokenError::Api(_)));
+        assert!(matches!(
+            classify("dispatch failure: no credentials in the property bag".into()),
+            TokenError::Credentials(_)
+        ));
+        assert!(matches!(
+            classify("ThrottlingException: Rate exceeded".into()),
+            TokenError::Api(_)
+        ));
     }
 }

@@ -81,8 +81,15 @@ impl Entry {
 pub fn entry_key(scope: &str, identity: &str) -> String {
     let mut h = Sha256::new();
     // Length prefixes: no text moved between the parts forges another key.
-    h.update(format!("v{FORMAT_VERSION}:{}:{scope}:{}:{identity}", scope.len(), identity.len()));
-    h.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
+    h.update(format!(
+        "v{FORMAT_VERSION}:{}:{scope}:{}:{identity}",
+        scope.len(),
+        identity.len()
+    ));
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Parses an entry file; anything unexpected is `None`, i.e. a miss.
@@ -157,7 +164,8 @@ impl Cache {
             .filter_map(|d| {
                 let name = d.file_name().into_string().ok()?;
                 let key = name.strip_suffix(".json")?;
-                (key.len() == 32 && key.bytes().all(|b| b.is_ascii_hexdigit())).then(|| key.to_owned())
+                (key.len() == 32 && key.bytes().all(|b| b.is_ascii_hexdigit()))
+                    .then(|| key.to_owned())
             })
             .collect();
         keys.sort();
@@ -325,7 +333,11 @@ mod tests {
             (t0, t0 + 100 * H, t0 + 12 * H + 1, Expired),
         ];
         for (fetched, expires, now, want) in table {
-            assert_eq!(freshness(fetched, expires, now), want, "{fetched} {expires} {now}");
+            assert_eq!(
+                freshness(fetched, expires, now),
+                want,
+                "{fetched} {expires} {now}"
+            );
         }
     }
 
@@ -334,10 +346,16 @@ mod tests {
         let a = entry_key("ecr:aws:us-east-1:111111111111:fips=false", "env:AKIA1");
         assert_eq!(a.len(), 32);
         assert!(a.bytes().all(|b| b.is_ascii_hexdigit()));
-        assert_eq!(a, entry_key("ecr:aws:us-east-1:111111111111:fips=false", "env:AKIA1"));
+        assert_eq!(
+            a,
+            entry_key("ecr:aws:us-east-1:111111111111:fips=false", "env:AKIA1")
+        );
         for (scope, id) in [
             ("ecr:aws:us-east-1:111111111111:fips=false", "env:AKIA2"),
-            ("ecr:aws:us-east-1:111111111111:fips=false", "profile:default"),
+            (
+                "ecr:aws:us-east-1:111111111111:fips=false",
+                "profile:default",
+            ),
             ("ecr:aws:us-west-2:111111111111:fips=false", "env:AKIA1"),
             ("ecr:aws:us-east-1:333333333333:fips=false", "env:AKIA1"),
             ("ecr:aws:us-east-1:111111111111:fips=true", "env:AKIA1"),
@@ -390,7 +408,10 @@ mod tests {
         assert_eq!(mode(&tmp.path().join("a/b/k.json")), 0o600);
         assert_eq!(mode(&tmp.path().join("a/b")), 0o700);
         // No temporary file is left behind.
-        let names: Vec<_> = fs::read_dir(cache.dir()).unwrap().map(|d| d.unwrap().file_name()).collect();
+        let names: Vec<_> = fs::read_dir(cache.dir())
+            .unwrap()
+            .map(|d| d.unwrap().file_name())
+            .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("k.json")]);
     }
 
@@ -416,14 +437,23 @@ mod tests {
         fs::write(&path, serde_json::to_vec(&entry(300)).unwrap()).unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
         assert_eq!(cache.load("k"), Some(entry(300)));
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 
     #[test]
     fn a_fifo_does_not_block() {
         let tmp = tempfile::tempdir().unwrap();
         let cache = Cache::new(tmp.path());
-        let path = std::ffi::CString::new(tmp.path().join("k.json").into_os_string().into_encoded_bytes()).unwrap();
+        let path = std::ffi::CString::new(
+            tmp.path()
+                .join("k.json")
+                .into_os_string()
+                .into_encoded_bytes(),
+        )
+        .unwrap();
         // SAFETY: a valid NUL-terminated path.
         assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
         assert_eq!(cache.load("k"), None);
@@ -438,7 +468,11 @@ mod tests {
         cache.store(&k1, &entry(300)).unwrap();
         cache.store(&k2, &entry(500)).unwrap();
         fs::write(tmp.path().join("notes.json"), b"{}").unwrap();
-        fs::write(tmp.path().join(format!("{}.json", entry_key("e", "f"))), b"garbage").unwrap();
+        fs::write(
+            tmp.path().join(format!("{}.json", entry_key("e", "f"))),
+            b"garbage",
+        )
+        .unwrap();
         let mut got: Vec<i64> = cache.entries().iter().map(|e| e.expires_at).collect();
         got.sort();
         assert_eq!(got, vec![300, 500]);

@@ -64,7 +64,9 @@ impl Config {
         let cache_dir = if var(DISABLE_CACHE_VAR).is_some_and(|v| truthy(&v)) {
             None
         } else {
-            var(CACHE_DIR_VAR).map(|d| PathBuf::from(expand_home(&d, &var))).or(home_cache)
+            var(CACHE_DIR_VAR)
+                .map(|d| PathBuf::from(expand_home(&d, &var)))
+                .or(home_cache)
         };
 
         let timeout = match var(TIMEOUT_VAR) {
@@ -84,7 +86,10 @@ impl Config {
         let log_file = var(LOG_FILE_VAR).map(PathBuf::from);
         let log = match var(LOG_VAR) {
             Some(v) => match parse_level(&v) {
-                Some(Some(level)) => Some(LogConfig { level, file: log_file }),
+                Some(Some(level)) => Some(LogConfig {
+                    level,
+                    file: log_file,
+                }),
                 Some(None) => None,
                 None => {
                     warnings.push(format!(
@@ -131,7 +136,10 @@ pub fn cache_identity(var: &impl Fn(&str) -> Option<String>) -> String {
 }
 
 fn truthy(v: &str) -> bool {
-    !matches!(v.trim().to_ascii_lowercase().as_str(), "" | "0" | "false" | "no" | "off")
+    !matches!(
+        v.trim().to_ascii_lowercase().as_str(),
+        "" | "0" | "false" | "no" | "off"
+    )
 }
 
 fn expand_home(path: &str, var: &impl Fn(&str) -> Option<String>) -> String {
@@ -160,8 +168,10 @@ mod tests {
     use super::*;
 
     fn config(vars: &[(&str, &str)]) -> Config {
-        let owned: Vec<(String, String)> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let owned: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_vars(
             move |k| owned.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()),
             Some(PathBuf::from("/home/u/.cache/docker-credential-ecr-login")),
@@ -171,19 +181,42 @@ mod tests {
     #[test]
     fn cache_dir_choice() {
         let home = Some(PathBuf::from("/home/u/.cache/docker-credential-ecr-login"));
-        let table: &[(&[(&str, &str)], Option<&str>)] = &[
+        type Case<'a> = (&'a [(&'a str, &'a str)], Option<&'a str>);
+        let table: &[Case] = &[
             (&[], home.as_deref().and_then(|p| p.to_str())),
             (&[("AWS_ECR_CACHE_DIR", "/tmp/c")], Some("/tmp/c")),
-            (&[("AWS_ECR_CACHE_DIR", "~/ecr"), ("HOME", "/h")], Some("/h/ecr")),
-            (&[("AWS_ECR_CACHE_DIR", "")], home.as_deref().and_then(|p| p.to_str())),
+            (
+                &[("AWS_ECR_CACHE_DIR", "~/ecr"), ("HOME", "/h")],
+                Some("/h/ecr"),
+            ),
+            (
+                &[("AWS_ECR_CACHE_DIR", "")],
+                home.as_deref().and_then(|p| p.to_str()),
+            ),
             (&[("AWS_ECR_DISABLE_CACHE", "true")], None),
             (&[("AWS_ECR_DISABLE_CACHE", "1")], None),
-            (&[("AWS_ECR_DISABLE_CACHE", "yes"), ("AWS_ECR_CACHE_DIR", "/tmp/c")], None),
-            (&[("AWS_ECR_DISABLE_CACHE", "false")], home.as_deref().and_then(|p| p.to_str())),
-            (&[("AWS_ECR_DISABLE_CACHE", "0")], home.as_deref().and_then(|p| p.to_str())),
+            (
+                &[
+                    ("AWS_ECR_DISABLE_CACHE", "yes"),
+                    ("AWS_ECR_CACHE_DIR", "/tmp/c"),
+                ],
+                None,
+            ),
+            (
+                &[("AWS_ECR_DISABLE_CACHE", "false")],
+                home.as_deref().and_then(|p| p.to_str()),
+            ),
+            (
+                &[("AWS_ECR_DISABLE_CACHE", "0")],
+                home.as_deref().and_then(|p| p.to_str()),
+            ),
         ];
         for (vars, want) in table {
-            assert_eq!(config(vars).cache_dir.as_deref().and_then(|p| p.to_str()), *want, "{vars:?}");
+            assert_eq!(
+                config(vars).cache_dir.as_deref().and_then(|p| p.to_str()),
+                *want,
+                "{vars:?}"
+            );
         }
         assert_eq!(Config::from_vars(|_| None, None).cache_dir, None);
     }
@@ -191,14 +224,21 @@ mod tests {
     #[test]
     fn ignore_creds_storage_needs_exactly_true() {
         for (v, want) in [("true", true), ("TRUE", false), ("1", false), ("", false)] {
-            assert_eq!(config(&[(IGNORE_CREDS_STORAGE_VAR, v)]).ignore_creds_storage, want, "{v}");
+            assert_eq!(
+                config(&[(IGNORE_CREDS_STORAGE_VAR, v)]).ignore_creds_storage,
+                want,
+                "{v}"
+            );
         }
     }
 
     #[test]
     fn timeout_parsing() {
         assert_eq!(config(&[]).timeout, DEFAULT_TIMEOUT);
-        assert_eq!(config(&[(TIMEOUT_VAR, "2.5")]).timeout, Duration::from_millis(2500));
+        assert_eq!(
+            config(&[(TIMEOUT_VAR, "2.5")]).timeout,
+            Duration::from_millis(2500)
+        );
         for bad in ["0", "-1", "abc", "inf", "NaN", "99999"] {
             let c = config(&[(TIMEOUT_VAR, bad)]);
             assert_eq!(c.timeout, DEFAULT_TIMEOUT, "{bad}");
@@ -211,7 +251,13 @@ mod tests {
         assert_eq!(config(&[]).log, None);
         assert_eq!(config(&[(LOG_VAR, "off")]).log, None);
         let c = config(&[(LOG_VAR, "debug")]);
-        assert_eq!(c.log, Some(LogConfig { level: tracing::Level::DEBUG, file: None }));
+        assert_eq!(
+            c.log,
+            Some(LogConfig {
+                level: tracing::Level::DEBUG,
+                file: None
+            })
+        );
         let c = config(&[(LOG_FILE_VAR, "/tmp/l")]);
         assert_eq!(c.log.unwrap().file, Some(PathBuf::from("/tmp/l")));
         let c = config(&[(LOG_VAR, "loud")]);
@@ -229,9 +275,15 @@ mod tests {
             id(&[("AWS_ACCESS_KEY_ID", "AKIA2")]),
             id(&[("AWS_PROFILE", "dev")]),
             id(&[("AWS_PROFILE", "prod")]),
-            id(&[("AWS_ROLE_ARN", "arn:aws:iam::2:role/a"), ("AWS_WEB_IDENTITY_TOKEN_FILE", "/t")]),
+            id(&[
+                ("AWS_ROLE_ARN", "arn:aws:iam::2:role/a"),
+                ("AWS_WEB_IDENTITY_TOKEN_FILE", "/t"),
+            ]),
             id(&[("AWS_CONFIG_FILE", "/other/config")]),
-            id(&[("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/x")]),
+            id(&[(
+                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                "/v2/credentials/x",
+            )]),
         ];
         for (i, a) in distinct.iter().enumerate() {
             for b in &distinct[i + 1..] {
@@ -244,10 +296,22 @@ mod tests {
             id(&[("AWS_PROFILE", "dev"), ("AWS_SESSION_TOKEN", "s2")])
         );
         assert_eq!(
-            id(&[("AWS_ACCESS_KEY_ID", "AKIA1"), ("AWS_SECRET_ACCESS_KEY", "x")]),
-            id(&[("AWS_ACCESS_KEY_ID", "AKIA1"), ("AWS_SECRET_ACCESS_KEY", "y")])
+            id(&[
+                ("AWS_ACCESS_KEY_ID", "AKIA1"),
+                ("AWS_SECRET_ACCESS_KEY", "x")
+            ]),
+            id(&[
+                ("AWS_ACCESS_KEY_ID", "AKIA1"),
+                ("AWS_SECRET_ACCESS_KEY", "y")
+            ])
         );
-        assert!(!id(&[("AWS_ACCESS_KEY_ID", "AKIA1"), ("AWS_SECRET_ACCESS_KEY", "sekrit")]).contains("sekrit"));
+        assert!(
+            !id(&[
+                ("AWS_ACCESS_KEY_ID", "AKIA1"),
+                ("AWS_SECRET_ACCESS_KEY", "sekrit")
+            ])
+            .contains("sekrit")
+        );
         // An empty variable counts as unset.
         assert_eq!(id(&[("AWS_PROFILE", "")]), base);
     }

@@ -67,7 +67,10 @@ impl Helper<'_> {
         };
         let key = entry_key(&registry.scope(), &self.identity);
         let cached = cache.load(&key);
-        if let Some(e) = cached.as_ref().filter(|e| e.freshness((self.now)()) == Freshness::Fresh) {
+        if let Some(e) = cached
+            .as_ref()
+            .filter(|e| e.freshness((self.now)()) == Freshness::Fresh)
+        {
             tracing::debug!(registry = %registry, "cache hit");
             return Ok(answer(e.password.clone()));
         }
@@ -82,7 +85,10 @@ impl Helper<'_> {
         };
         let cached = cache.load(&key).or(cached);
         let now = (self.now)();
-        if let Some(e) = cached.as_ref().filter(|e| e.freshness(now) == Freshness::Fresh) {
+        if let Some(e) = cached
+            .as_ref()
+            .filter(|e| e.freshness(now) == Freshness::Fresh)
+        {
             tracing::debug!(registry = %registry, "refreshed by another process");
             return Ok(answer(e.password.clone()));
         }
@@ -116,10 +122,12 @@ impl Helper<'_> {
 
     fn fetch(&self, registry: &Registry) -> Result<AuthToken, GetError> {
         tracing::info!(registry = %registry, region = registry.api_region(), "calling GetAuthorizationToken");
-        self.source.fetch(registry).map_err(|source| GetError::Token {
-            registry: registry.host().to_owned(),
-            source,
-        })
+        self.source
+            .fetch(registry)
+            .map_err(|source| GetError::Token {
+                registry: registry.host().to_owned(),
+                source,
+            })
     }
 
     /// `list`: the registries with a valid cached token, from the cache
@@ -189,7 +197,9 @@ mod tests {
             fn now() -> i64 {
                 CLOCKS[$i].load(Ordering::SeqCst)
             }
-            (now as fn() -> i64, |t: i64| CLOCKS[$i].store(t, Ordering::SeqCst))
+            (now as fn() -> i64, |t: i64| {
+                CLOCKS[$i].store(t, Ordering::SeqCst)
+            })
         }};
     }
 
@@ -208,11 +218,19 @@ mod tests {
         let fake = Fake::new(vec![token("pw", 12 * H)]);
         let (now, _) = clock!(0);
         let h = helper(None, &fake, now);
-        let c = h.get("  https://111111111111.dkr.ecr.us-east-1.amazonaws.com/v2/\n").unwrap();
-        assert_eq!(c.server_url, "https://111111111111.dkr.ecr.us-east-1.amazonaws.com/v2/");
+        let c = h
+            .get("  https://111111111111.dkr.ecr.us-east-1.amazonaws.com/v2/\n")
+            .unwrap();
+        assert_eq!(
+            c.server_url,
+            "https://111111111111.dkr.ecr.us-east-1.amazonaws.com/v2/"
+        );
         assert_eq!((c.username.as_str(), c.secret.as_str()), ("AWS", "pw"));
         match &fake.seen.borrow()[0] {
-            Registry::Private(p) => assert_eq!((p.account.as_str(), p.region.as_str()), ("111111111111", "us-east-1")),
+            Registry::Private(p) => assert_eq!(
+                (p.account.as_str(), p.region.as_str()),
+                ("111111111111", "us-east-1")
+            ),
             other => panic!("{other:?}"),
         }
     }
@@ -224,7 +242,11 @@ mod tests {
         let fake = Fake::new(vec![]);
         let (now, _) = clock!(1);
         let h = helper(Some(&dir), &fake, now);
-        for host in ["registry.example.com", "111111111111.dkr.ecr.us-east-1.amazonaws.com.evil.example", ""] {
+        for host in [
+            "registry.example.com",
+            "111111111111.dkr.ecr.us-east-1.amazonaws.com.evil.example",
+            "",
+        ] {
             assert!(matches!(h.get(host), Err(GetError::NotEcr(_))), "{host}");
         }
         assert_eq!(fake.calls.get(), 0);
@@ -236,7 +258,11 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let (now, set) = clock!(2);
         set(1000);
-        let fake = Fake::new(vec![token("one", 1000 + 12 * H), down(), token("two", 1000 + 20 * H)]);
+        let fake = Fake::new(vec![
+            token("one", 1000 + 12 * H),
+            down(),
+            token("two", 1000 + 20 * H),
+        ]);
         let h = helper(Some(tmp.path()), &fake, now);
         assert_eq!(h.get(HOST).unwrap().secret, "one");
         // A hit makes no call, up to exactly half the lifetime.
@@ -312,7 +338,8 @@ mod tests {
         ]);
         let h = helper(Some(tmp.path()), &fake, now);
         h.get(HOST).unwrap();
-        h.get("333333333333.dkr.ecr.eu-west-1.amazonaws.com").unwrap();
+        h.get("333333333333.dkr.ecr.eu-west-1.amazonaws.com")
+            .unwrap();
         h.get("public.ecr.aws").unwrap();
         set(1000 + 2 * H);
         let listed: Vec<String> = h.list().into_keys().collect();

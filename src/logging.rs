@@ -34,7 +34,9 @@ pub fn init(config: Option<&LogConfig>) {
             })
             .ok()
     });
-    let layer = tracing_subscriber::fmt::layer().with_ansi(false).with_target(true);
+    let layer = tracing_subscriber::fmt::layer()
+        .with_ansi(false)
+        .with_target(true);
     let registry = tracing_subscriber::registry().with(filter);
     let _ = match file {
         Some(f) => registry.with(layer.with_writer(Mutex::new(f))).try_init(),

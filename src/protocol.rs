@@ -221,14 +221,26 @@ mod tests {
         };
         let mut out = Vec::new();
         let code = run(action, &mut &input[..], &mut out, &fake);
-        (code, String::from_utf8(out).unwrap(), fake.asked.into_inner())
+        (
+            code,
+            String::from_utf8(out).unwrap(),
+            fake.asked.into_inner(),
+        )
     }
 
     #[test]
     fn wire_strings() {
         let nf = format!("{NOT_FOUND}\n");
-        let table: &[(Option<&str>, &[u8], bool, u8, &str)] = &[
-            (Some("get"), b"good\n", false, 0, "{\"ServerURL\":\"good\",\"Username\":\"AWS\",\"Secret\":\"s3\\\"cr\\\\et\"}\n"),
+        // (action, stdin, ignore storage, exit code, stdout)
+        type Case<'a> = (Option<&'a str>, &'a [u8], bool, u8, &'a str);
+        let table: &[Case] = &[
+            (
+                Some("get"),
+                b"good\n",
+                false,
+                0,
+                "{\"ServerURL\":\"good\",\"Username\":\"AWS\",\"Secret\":\"s3\\\"cr\\\\et\"}\n",
+            ),
             (Some("get"), b"down", false, 1, &nf),
             (Some("get"), b"registry.example.com", false, 1, &nf),
             (Some("get"), b"", false, 1, &nf),
@@ -252,7 +264,10 @@ mod tests {
         for a in ["version", "--version", "-v"] {
             let (code, out, _) = call(Some(a), b"", false);
             assert_eq!(code, 0);
-            assert!(out.starts_with("docker-credential-ecr-login (Rust) "), "{out}");
+            assert!(
+                out.starts_with("docker-credential-ecr-login (Rust) "),
+                "{out}"
+            );
         }
         for a in ["help", "--help", "-h"] {
             let (code, out, _) = call(Some(a), b"", false);

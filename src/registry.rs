@@ -50,7 +50,9 @@ pub struct PrivateRegistry {
 pub enum Registry {
     Private(PrivateRegistry),
     /// ECR Public (`public.ecr.aws`, `ecr-public.aws.com`).
-    Public { host: String },
+    Public {
+        host: String,
+    },
 }
 
 impl Registry {
@@ -189,7 +191,9 @@ fn is_region(region: &str) -> bool {
 /// China region under `amazonaws.com` is no real host.
 fn partition_of(domain: &str, region: &str, dual_stack: bool) -> Option<Partition> {
     let commercial = || {
-        let special = ["cn-", "us-iso-", "us-isob-", "eu-isoe-", "us-isof-", "eusc-"];
+        let special = [
+            "cn-", "us-iso-", "us-isob-", "eu-isoe-", "us-isof-", "eusc-",
+        ];
         if special.iter().any(|p| region.starts_with(p)) {
             None
         } else if region.starts_with("us-gov-") {
@@ -229,28 +233,153 @@ mod tests {
         // (input, account, region, partition, fips, dual_stack)
         use Partition::*;
         let table: &[(&str, &str, &str, Partition, bool, bool)] = &[
-            ("111111111111.dkr.ecr.us-east-1.amazonaws.com", "111111111111", "us-east-1", Aws, false, false),
-            ("222222222222.dkr.ecr.ap-southeast-1.amazonaws.com", "222222222222", "ap-southeast-1", Aws, false, false),
-            ("123456789012.dkr.ecr.mx-central-1.amazonaws.com", "123456789012", "mx-central-1", Aws, false, false),
-            ("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn", "123456789012", "cn-north-1", AwsCn, false, false),
-            ("123456789012.dkr.ecr.cn-northwest-1.amazonaws.com.cn", "123456789012", "cn-northwest-1", AwsCn, false, false),
-            ("123456789012.dkr.ecr.us-gov-west-1.amazonaws.com", "123456789012", "us-gov-west-1", AwsUsGov, false, false),
-            ("123456789012.dkr.ecr.eusc-de-east-1.amazonaws.eu", "123456789012", "eusc-de-east-1", AwsEusc, false, false),
-            ("123456789012.dkr.ecr.us-iso-east-1.c2s.ic.gov", "123456789012", "us-iso-east-1", AwsIso, false, false),
-            ("123456789012.dkr.ecr.us-isob-east-1.sc2s.sgov.gov", "123456789012", "us-isob-east-1", AwsIsoB, false, false),
-            ("123456789012.dkr.ecr.eu-isoe-west-1.cloud.adc-e.uk", "123456789012", "eu-isoe-west-1", AwsIsoE, false, false),
-            ("123456789012.dkr.ecr.us-isof-south-1.csp.hci.ic.gov", "123456789012", "us-isof-south-1", AwsIsoF, false, false),
-            ("123456789012.dkr.ecr-fips.us-east-1.amazonaws.com", "123456789012", "us-east-1", Aws, true, false),
-            ("123456789012.dkr.ecr-fips.us-gov-east-1.amazonaws.com", "123456789012", "us-gov-east-1", AwsUsGov, true, false),
-            ("123456789012.dkr-ecr.us-west-2.on.aws", "123456789012", "us-west-2", Aws, false, true),
-            ("123456789012.dkr-ecr-fips.us-east-2.on.aws", "123456789012", "us-east-2", Aws, true, true),
-            ("123456789012.dkr-ecr.us-gov-west-1.on.aws", "123456789012", "us-gov-west-1", AwsUsGov, false, true),
-            ("123456789012.dkr-ecr.cn-north-1.on.amazonwebservices.com.cn", "123456789012", "cn-north-1", AwsCn, false, true),
+            (
+                "111111111111.dkr.ecr.us-east-1.amazonaws.com",
+                "111111111111",
+                "us-east-1",
+                Aws,
+                false,
+                false,
+            ),
+            (
+                "222222222222.dkr.ecr.ap-southeast-1.amazonaws.com",
+                "222222222222",
+                "ap-southeast-1",
+                Aws,
+                false,
+                false,
+            ),
+            (
+                "123456789012.dkr.ecr.mx-central-1.amazonaws.com",
+                "123456789012",
+                "mx-central-1",
+                Aws,
+                false,
+                false,
+            ),
+            (
+                "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn",
+                "123456789012",
+                "cn-north-1",
+                AwsCn,
+                false,
+                false,
+            ),
+            (
+                "123456789012.dkr.ecr.cn-northwest-1.amazonaws.com.cn",
+                "123456789012",
+                "cn-northwest-1",
+                AwsCn,
+                false,
+                false,
+            ),
+            (
+                "123456789012.dkr.ecr.us-gov-west-1.amazonaws.com",
+                "123456789012",
+                "us-gov-west-1",
+                AwsUsGov,
+                false,
+                false,
+            ),
+            (
+                "123456789012.dkr.ecr.eusc-de-east-1.amazonaws.eu",
+                "123456789012",
+                "eusc-de-east-1",
+                AwsEusc,
+                false,
+                false,
+            ),
+            (
+                "123456789012.dkr.ecr.us-iso-east-1.c2s.ic.gov",
+                "123456789012",
+                "us-iso-east-1",
+                AwsIso,
+                false,
+                false,
+            ),
+            (
+                "123456789012.dkr.ecr.us-isob-east-1.sc2s.sgov.gov",
+                "123456789012",
+                "us-isob-east-1",
+                AwsIsoB,
+                false,
+                false,
+            ),
+            (
+                "123456789012.dkr.ecr.eu-isoe-west-1.cloud.adc-e.uk",
+                "123456789012",
+                "eu-isoe-west-1",
+                AwsIsoE,
+                false,
+                false,
+            ),
+            (
+                "123456789012.dkr.ecr.us-isof-south-1.csp.hci.ic.gov",
+                "123456789012",
+                "us-isof-south-1",
+                AwsIsoF,
+                false,
+                false,
+            ),
+            (
+                "123456789012.dkr.ecr-fips.us-east-1.amazonaws.com",
+                "123456789012",
+                "us-east-1",
+                Aws,
+                true,
+                false,
+            ),
+            (
+                "123456789012.dkr.ecr-fips.us-gov-east-1.amazonaws.com",
+                "123456789012",
+                "us-gov-east-1",
+                AwsUsGov,
+                true,
+                false,
+            ),
+            (
+                "123456789012.dkr-ecr.us-west-2.on.aws",
+                "123456789012",
+                "us-west-2",
+                Aws,
+                false,
+                true,
+            ),
+            (
+                "123456789012.dkr-ecr-fips.us-east-2.on.aws",
+                "123456789012",
+                "us-east-2",
+                Aws,
+                true,
+                true,
+            ),
+            (
+                "123456789012.dkr-ecr.us-gov-west-1.on.aws",
+                "123456789012",
+                "us-gov-west-1",
+                AwsUsGov,
+                false,
+                true,
+            ),
+            (
+                "123456789012.dkr-ecr.cn-north-1.on.amazonwebservices.com.cn",
+                "123456789012",
+                "cn-north-1",
+                AwsCn,
+                false,
+                true,
+            ),
         ];
         for &(host, account, region, partition, fips, dual_stack) in table {
             let p = private(host);
             assert_eq!(
-                (p.account.as_str(), p.region.as_str(), p.partition, p.fips, p.dual_stack),
+                (
+                    p.account.as_str(),
+                    p.region.as_str(),
+                    p.partition,
+                    p.fips,
+                    p.dual_stack
+                ),
                 (account, region, partition, fips, dual_stack),
                 "{host}"
             );
@@ -279,7 +408,11 @@ mod tests {
 
     #[test]
     fn recognises_ecr_public() {
-        for input in ["public.ecr.aws", "https://public.ecr.aws/v2/", "ecr-public.aws.com"] {
+        for input in [
+            "public.ecr.aws",
+            "https://public.ecr.aws/v2/",
+            "ecr-public.aws.com",
+        ] {
             let r = parse(input).unwrap();
             assert!(matches!(r, Registry::Public { .. }), "{input}");
             assert_eq!(r.api_region(), "us-east-1");

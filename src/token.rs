@@ -105,7 +105,9 @@ mod tests {
         ];
         for (input, want) in table {
             assert_eq!(
-                decode_authorization_token(input).as_deref().map_err(Clone::clone),
+                decode_authorization_token(input)
+                    .as_deref()
+                    .map_err(Clone::clone),
                 want.clone(),
                 "{input:?}"
             );

@@ -57,8 +57,30 @@ impl AwsTokenSource {
         self.settings.timeout * (MAX_ATTEMPTS + 1)
     }
 
-    async fn sdk_config(&self, registry: &Registry) -> Result<SdkConfig, TokenError> {
-        let region = Region::new(registry.api_region().to_owned());
+    /// What every credential and region provider shares: our HTTP client,
+    /// timeouts and retries, and a one-try instance metadata client.
+    fn provider_config(
+        &self,
+        region: Option<Region>,
+    ) -> Result<(ProviderConfig, aws_config::imds::Client), TokenError> {
+        let (http, timeouts, retries) = self.client_settings()?;
+        let provider_config = ProviderConfig::without_region()
+            .with_region(region)
+            .with_http_client(http)
+            .with_timeout_config(timeouts)
+            .with_retry_config(retries);
+        let imds = aws_config::imds::Client::builder()
+            .configure(&provider_config)
+            .connect_timeout(IMDS_TIMEOUT)
+            .read_timeout(IMDS_TIMEOUT)
+            .max_attempts(1)
+            .build();
+        Ok((provider_config, imds))
+    }
+
+    fn client_settings(
+        &self,
+    ) -> Result<(CorporateHttpClient, TimeoutConfig, RetryConfig), TokenError> {
         let http = http_client(self.settings.ca_bundle.as_ref())?;
         let t = self.settings.timeout;
         let timeouts = TimeoutConfig::builder()
@@ -68,24 +90,19 @@ impl AwsTokenSource {
             .operation_timeout(t * MAX_ATTEMPTS)
             .build();
         let retries = RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS);
-        let provider_config = ProviderConfig::without_region()
-            .with_region(Some(region.clone()))
-            .with_http_client(http.clone())
-            .with_timeout_config(timeouts.clone())
-            .with_retry_config(retries.clone());
-        let imds = aws_config::imds::Client::builder()
-            .configure(&provider_config)
-            .connect_timeout(IMDS_TIMEOUT)
-            .read_timeout(IMDS_TIMEOUT)
-            .max_attempts(1)
-            .build();
+        Ok((http, timeouts, retries))
+    }
+
+    async fn sdk_config(&self, region: Region, fips: bool) -> Result<SdkConfig, TokenError> {
+        let (http, timeouts, retries) = self.client_settings()?;
+        let t = self.settings.timeout;
+        let (provider_config, imds) = self.provider_config(Some(region.clone()))?;
         let credentials = DefaultCredentialsChain::builder()
             .configure(provider_config)
             .region(region.clone())
             .imds_client(imds)
             .build()
             .await;
-        let fips = matches!(registry, Registry::Private(p) if p.fips);
         Ok(aws_config::defaults(BehaviorVersion::latest())
             .region(region)
             .http_client(http)
@@ -99,7 +116,9 @@ impl AwsTokenSource {
     }
 
     async fn fetch_async(&self, registry: &Registry) -> Result<AuthToken, TokenError> {
-        let config = self.sdk_config(registry).await?;
+        let region = Region::new(registry.api_region().to_owned());
+        let fips = matches!(registry, Registry::Private(p) if p.fips);
+        let config = self.sdk_config(region, fips).await?;
         match registry {
             Registry::Private(p) => {
                 let client = aws_sdk_ecr::Client::new(&config);
@@ -128,20 +147,74 @@ impl AwsTokenSource {
             }
         }
     }
-}
 
-impl TokenSource for AwsTokenSource {
-    fn fetch(&self, registry: &Registry) -> Result<AuthToken, TokenError> {
+    /// Runs one bounded AWS conversation on a runtime started for it.
+    fn block_on<T>(
+        &self,
+        fut: impl std::future::Future<Output = Result<T, TokenError>>,
+    ) -> Result<T, TokenError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| TokenError::Setup(format!("async runtime: {e}")))?;
         let bound = self.total_bound();
         runtime.block_on(async {
-            tokio::time::timeout(bound, self.fetch_async(registry))
+            tokio::time::timeout(bound, fut)
                 .await
                 .unwrap_or(Err(TokenError::Timeout(bound)))
         })
+    }
+
+    /// The caller's account (`sts:GetCallerIdentity`) and the region: the
+    /// given one, else the configured one (`AWS_REGION`, the profile).
+    pub fn caller_account(&self, region: Option<&str>) -> Result<(String, String), TokenError> {
+        self.block_on(async {
+            let region = match region {
+                Some(r) => Region::new(r.to_owned()),
+                None => self.configured_region()?.region().await.ok_or_else(|| {
+                    TokenError::Setup(
+                        "no AWS region configured: pass --region or set AWS_REGION".into(),
+                    )
+                })?,
+            };
+            let config = self.sdk_config(region.clone(), false).await?;
+            let out = aws_sdk_sts::Client::new(&config)
+                .get_caller_identity()
+                .send()
+                .await
+                .map_err(describe)?;
+            let account = out.account().ok_or(TokenError::Empty)?.to_owned();
+            Ok((account, region.to_string()))
+        })
+    }
+}
+
+impl AwsTokenSource {
+    /// The standard region chain (environment, profile, instance metadata)
+    /// over our HTTP client.
+    fn configured_region(
+        &self,
+    ) -> Result<aws_config::meta::region::RegionProviderChain, TokenError> {
+        use aws_config::environment::region::EnvironmentVariableRegionProvider;
+        use aws_config::imds::region::ImdsRegionProvider;
+        use aws_config::profile::region::ProfileFileRegionProvider;
+        let (pc, imds) = self.provider_config(None)?;
+        Ok(aws_config::meta::region::RegionProviderChain::first_try(
+            EnvironmentVariableRegionProvider::new(),
+        )
+        .or_else(ProfileFileRegionProvider::builder().configure(&pc).build())
+        .or_else(
+            ImdsRegionProvider::builder()
+                .configure(&pc)
+                .imds_client(imds)
+                .build(),
+        ))
+    }
+}
+
+impl TokenSource for AwsTokenSource {
+    fn fetch(&self, registry: &Registry) -> Result<AuthToken, TokenError> {
+        self.block_on(self.fetch_async(registry))
     }
 }
 

@@ -4,13 +4,15 @@
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::io::{self, Read};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+use crate::fsutil::{atomic_write, create_private_dir};
 
 pub const FORMAT_VERSION: u32 = 1;
 /// ECR tokens last 12 hours; a server that claims longer is not believed.
@@ -173,14 +175,10 @@ impl Cache {
     }
 
     fn ensure_dir(&self) -> Result<(), CacheError> {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&self.dir)
-            .map_err(|source| CacheError::CreateDir {
-                path: self.dir.clone(),
-                source,
-            })
+        create_private_dir(&self.dir).map_err(|source| CacheError::CreateDir {
+            path: self.dir.clone(),
+            source,
+        })
     }
 
     /// Takes the entry's exclusive lock, waiting at most `wait`: a stuck
@@ -224,31 +222,13 @@ impl Cache {
         }
     }
 
-    /// Writes an entry atomically: a private temporary file in the same
-    /// directory, flushed, then renamed over the old one. A failure leaves
-    /// the old entry (or none) and no temporary file behind.
+    /// Writes an entry atomically (see `fsutil`): a failure leaves the old
+    /// entry, or none, and no temporary file.
     pub fn store(&self, key: &str, entry: &Entry) -> Result<(), CacheError> {
         self.ensure_dir()?;
         let path = self.entry_path(key);
-        let tmp = self
-            .dir
-            .join(format!(".{key}.{}.{}.tmp", std::process::id(), nonce()));
         let bytes = serde_json::to_vec(entry).expect("entry serializes");
-        let written = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&tmp)
-            .and_then(|mut f| {
-                f.write_all(&bytes)?;
-                f.sync_all()
-            })
-            .and_then(|()| fs::rename(&tmp, &path));
-        written.map_err(|source| {
-            let _ = fs::remove_file(&tmp);
-            CacheError::Write { path, source }
-        })
+        atomic_write(&path, &bytes, 0o600).map_err(|source| CacheError::Write { path, source })
     }
 }
 
@@ -288,17 +268,6 @@ fn read_private_file(path: &Path) -> io::Result<Vec<u8>> {
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     Read::take(&mut file, MAX_ENTRY_BYTES).read_to_end(&mut bytes)?;
     Ok(bytes)
-}
-
-/// Distinguishes temporary files of threads in one process.
-fn nonce() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos() as u64)
-        .unwrap_or(0);
-    t ^ (COUNTER.fetch_add(1, Ordering::Relaxed) << 32)
 }
 
 #[cfg(test)]

@@ -4,7 +4,10 @@
 
 pub mod aws;
 pub mod cache;
+pub mod cli;
 pub mod config;
+pub mod configure;
+pub mod fsutil;
 pub mod helper;
 pub mod logging;
 #[allow(clippy::print_stdout)]

@@ -43,6 +43,8 @@ pub enum TokenError {
     Decode(#[from] DecodeError),
     #[error("cannot set up the AWS client: {0}")]
     Setup(String),
+    #[error("no AWS region configured: pass --region or set AWS_REGION")]
+    NoRegion,
 }
 
 /// Fetches a fresh token for a registry. The only door to the network.

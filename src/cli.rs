@@ -1,0 +1,111 @@
+//! The command line beyond the docker protocol. Protocol actions (`get`,
+//! `list`, ...) never go through here: they take the fast path in `main`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "docker-credential-ecr-login",
+    about = "Docker credential helper for Amazon ECR, built for cross-account pulls",
+    long_about = "Docker credential helper for Amazon ECR, built for cross-account pulls.\n\n\
+        docker runs it through \"credHelpers\" in ~/.docker/config.json: it reads the registry \
+        host on stdin and prints a token fetched with your own AWS credentials for the \
+        registry's account.",
+    disable_version_flag = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read a registry URL on stdin and print its credentials as JSON (docker protocol)
+    Get,
+    /// Print the registries that have a cached token (docker protocol; no network)
+    List,
+    /// Not supported; a no-op with AWS_ECR_IGNORE_CREDS_STORAGE=true (docker protocol)
+    Store,
+    /// Not supported; a no-op with AWS_ECR_IGNORE_CREDS_STORAGE=true (docker protocol)
+    Erase,
+    /// Print the version (also --version, -v)
+    Version,
+    /// Add credHelpers entries for ECR registries to the docker config (and containers auth.json)
+    Configure(ConfigureArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigureArgs {
+    /// An ECR registry host to route to this helper (repeatable)
+    #[arg(long = "registry", value_name = "HOST")]
+    pub registries: Vec<String>,
+    /// A registry account ID, with --region (repeatable)
+    #[arg(long = "account", value_name = "ID")]
+    pub accounts: Vec<String>,
+    /// The region of the --account registries, or of the default registry
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// The docker config file [default: $DOCKER_CONFIG/config.json or ~/.docker/config.json]
+    #[arg(long, value_name = "PATH")]
+    pub docker_config: Option<PathBuf>,
+    /// Also configure the containers auth.json read by podman, skopeo and buildah
+    #[arg(long)]
+    pub containers: bool,
+    /// The containers auth file, implies --containers [default: $REGISTRY_AUTH_FILE or $XDG_RUNTIME_DIR/containers/auth.json]
+    #[arg(long, value_name = "PATH")]
+    pub containers_auth: Option<PathBuf>,
+    /// Leave the docker config alone (with --containers: configure only auth.json)
+    #[arg(long)]
+    pub no_docker: bool,
+    /// Print the resulting files instead of writing them
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Take the entries out again
+    #[arg(long)]
+    pub remove: bool,
+}
+
+/// Whether `arg` names a command for clap rather than the protocol.
+pub fn is_cli_command(arg: &str) -> bool {
+    matches!(arg, "configure" | "help" | "--help" | "-h")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn configure_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "x",
+            "configure",
+            "--registry",
+            "a",
+            "--registry",
+            "b",
+            "--account",
+            "111111111111",
+            "--region",
+            "us-east-1",
+            "--containers-auth",
+            "/a.json",
+            "--dry-run",
+        ])
+        .unwrap();
+        let Command::Configure(a) = cli.command else {
+            panic!()
+        };
+        assert_eq!(a.registries, ["a", "b"]);
+        assert_eq!(a.accounts, ["111111111111"]);
+        assert_eq!(a.region.as_deref(), Some("us-east-1"));
+        assert!(a.dry_run && !a.remove && !a.containers);
+    }
+}

@@ -1,0 +1,656 @@
+//! `configure`: adds (or removes) `credHelpers` entries for ECR hosts in the
+//! docker config and the containers `auth.json`, keeping everything else.
+
+use std::fs;
+use std::io::{self, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use crate::fsutil::{atomic_write, create_private_dir};
+use crate::registry::{self, Registry};
+
+/// The `credHelpers` value that makes docker run `docker-credential-ecr-login`.
+pub const HELPER: &str = "ecr-login";
+pub const BINARY: &str = "docker-credential-ecr-login";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigureError {
+    #[error(
+        "{0:?} is not an Amazon ECR registry host (expected e.g. 111111111111.dkr.ecr.us-east-1.amazonaws.com)"
+    )]
+    NotEcr(String),
+    #[error("{0:?} is not a 12-digit AWS account ID")]
+    BadAccount(String),
+    #[error("{0:?} is not an AWS region (expected e.g. us-east-1)")]
+    BadRegion(String),
+    #[error("--account needs --region")]
+    AccountWithoutRegion,
+    #[error(
+        "{path}: invalid JSON at line {line}, column {column}: {message}; fix or move the file, it was left untouched"
+    )]
+    InvalidJson {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}: {what} must be a JSON object; fix the file, it was left untouched")]
+    NotObject { path: PathBuf, what: &'static str },
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: io::Error },
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: io::Error },
+    #[error("no place for the {what} file: {why}")]
+    NoPath { what: &'static str, why: String },
+    #[error("cannot find the default registry: {0}")]
+    DefaultRegistry(String),
+}
+
+/// The normalised ECR host for a registry given by the user.
+pub fn registry_host(input: &str) -> Result<String, ConfigureError> {
+    registry::parse(input)
+        .map(|r| r.host().to_owned())
+        .map_err(|_| ConfigureError::NotEcr(input.trim().to_owned()))
+}
+
+/// The private registry host of an account in a region, in the region's
+/// partition.
+pub fn host_for(account: &str, region: &str) -> Result<String, ConfigureError> {
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ConfigureError::BadAccount(account.to_owned()));
+    }
+    let domain = [
+        ("cn-", "amazonaws.com.cn"),
+        ("eusc-", "amazonaws.eu"),
+        ("us-isob-", "sc2s.sgov.gov"),
+        ("us-isof-", "csp.hci.ic.gov"),
+        ("us-iso-", "c2s.ic.gov"),
+        ("eu-isoe-", "cloud.adc-e.uk"),
+    ]
+    .iter()
+    .find(|(prefix, _)| region.starts_with(prefix))
+    .map_or("amazonaws.com", |(_, d)| d);
+    let host = format!("{account}.dkr.ecr.{region}.{domain}");
+    match registry::parse(&host) {
+        Ok(Registry::Private(_)) => Ok(host),
+        _ => Err(ConfigureError::BadRegion(region.to_owned())),
+    }
+}
+
+/// The outcome of editing one file's text.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Edited {
+    pub text: String,
+    pub changed: bool,
+    pub warnings: Vec<String>,
+}
+
+/// Adds or removes `credHelpers` entries in a config file's text (`None`:
+/// the file does not exist). Every other key is kept, in its order.
+pub fn edit(
+    path: &Path,
+    existing: Option<&str>,
+    hosts: &[String],
+    remove: bool,
+) -> Result<Edited, ConfigureError> {
+    let existing = existing.filter(|t| !t.trim().is_empty());
+    let mut doc: Value = match existing {
+        None => Value::Object(Map::new()),
+        Some(text) => serde_json::from_str(text).map_err(|e| ConfigureError::InvalidJson {
+            path: path.to_owned(),
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        })?,
+    };
+    let before = doc.clone();
+    let not_object = |what| ConfigureError::NotObject {
+        path: path.to_owned(),
+        what,
+    };
+    let root = doc.as_object_mut().ok_or_else(|| not_object("the file"))?;
+    let mut warnings = Vec::new();
+    if let Some(store) = root.get("credsStore").and_then(Value::as_str) {
+        warnings.push(format!(
+            "{}: \"credsStore\": {store:?} handles every registry not listed in credHelpers; the ECR entries listed here take precedence",
+            path.display()
+        ));
+    }
+    if remove {
+        if let Some(helpers) = root.get_mut("credHelpers") {
+            let helpers = helpers
+                .as_object_mut()
+                .ok_or_else(|| not_object("\"credHelpers\""))?;
+            for host in hosts {
+                match helpers.get(host).and_then(Value::as_str) {
+                    Some(HELPER) => {
+                        helpers.shift_remove(host);
+                    }
+                    Some(other) => warnings.push(format!(
+                        "{}: {host} uses helper {other:?}, not {HELPER:?}; left as it is",
+                        path.display()
+                    )),
+                    None => {}
+                }
+            }
+            if helpers.is_empty() {
+                root.shift_remove("credHelpers");
+            }
+        }
+    } else {
+        let helpers = root
+            .entry("credHelpers")
+            .or_insert_with(|| Value::Object(Map::new()))
+            .as_object_mut()
+            .ok_or_else(|| not_object("\"credHelpers\""))?;
+        for host in hosts {
+            if let Some(other) = helpers
+                .get(host)
+                .and_then(Value::as_str)
+                .filter(|h| *h != HELPER)
+            {
+                warnings.push(format!(
+                    "{}: {host} used helper {other:?}; now {HELPER:?}",
+                    path.display()
+                ));
+            }
+            helpers.insert(host.clone(), Value::String(HELPER.to_owned()));
+        }
+    }
+    let changed = doc != before || (existing.is_none() && !remove);
+    Ok(Edited {
+        text: to_pretty(&doc),
+        changed,
+        warnings,
+    })
+}
+
+/// Tab-indented, as docker writes its own config.
+fn to_pretty(doc: &Value) -> String {
+    let mut out = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"\t");
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
+    serde::Serialize::serialize(doc, &mut ser).expect("a JSON value serializes");
+    out.push(b'\n');
+    String::from_utf8(out).expect("JSON is UTF-8")
+}
+
+/// Where the docker config lives: `--docker-config`, else
+/// `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
+pub fn docker_config_path(
+    flag: Option<PathBuf>,
+    var: &impl Fn(&str) -> Option<String>,
+) -> Result<PathBuf, ConfigureError> {
+    if let Some(p) = flag {
+        return Ok(p);
+    }
+    if let Some(dir) = var("DOCKER_CONFIG") {
+        return Ok(PathBuf::from(dir).join("config.json"));
+    }
+    var("HOME")
+        .map(|h| PathBuf::from(h).join(".docker/config.json"))
+        .ok_or_else(|| ConfigureError::NoPath {
+            what: "docker config",
+            why: "HOME and DOCKER_CONFIG are unset; pass --docker-config".into(),
+        })
+}
+
+/// Where podman, skopeo and buildah read credentials: `--containers-auth`,
+/// else `$REGISTRY_AUTH_FILE`, else `$XDG_RUNTIME_DIR/containers/auth.json`.
+pub fn containers_auth_path(
+    flag: Option<PathBuf>,
+    var: &impl Fn(&str) -> Option<String>,
+) -> Result<PathBuf, ConfigureError> {
+    if let Some(p) = flag {
+        return Ok(p);
+    }
+    if let Some(p) = var("REGISTRY_AUTH_FILE") {
+        return Ok(PathBuf::from(p));
+    }
+    var("XDG_RUNTIME_DIR")
+        .map(|d| PathBuf::from(d).join("containers/auth.json"))
+        .ok_or_else(|| ConfigureError::NoPath {
+            what: "containers auth",
+            why: "REGISTRY_AUTH_FILE and XDG_RUNTIME_DIR are unset; pass --containers-auth".into(),
+        })
+}
+
+/// Whether `docker-credential-ecr-login` is found on `PATH` as docker looks.
+pub fn on_path(path_var: Option<&str>) -> bool {
+    path_var.is_some_and(|p| {
+        std::env::split_paths(p).any(|dir| {
+            fs::metadata(dir.join(BINARY))
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    })
+}
+
+/// Runs `configure`: resolves the hosts (asking `default_registry` for the
+/// caller's account and region only when none is named), then edits each
+/// file. `var` reads the environment.
+pub fn run(
+    args: &crate::cli::ConfigureArgs,
+    var: &impl Fn(&str) -> Option<String>,
+    default_registry: impl FnOnce(Option<&str>) -> Result<(String, String), String>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), ConfigureError> {
+    let mut hosts = Vec::new();
+    for r in &args.registries {
+        hosts.push(registry_host(r)?);
+    }
+    if !args.accounts.is_empty() {
+        let region = args
+            .region
+            .as_deref()
+            .ok_or(ConfigureError::AccountWithoutRegion)?;
+        for account in &args.accounts {
+            hosts.push(host_for(account, region)?);
+        }
+    }
+    if hosts.is_empty() {
+        let (account, region) =
+            default_registry(args.region.as_deref()).map_err(ConfigureError::DefaultRegistry)?;
+        hosts.push(host_for(&account, &region)?);
+    }
+    hosts.dedup();
+
+    let mut files = Vec::new();
+    if !args.no_docker {
+        files.push(docker_config_path(args.docker_config.clone(), var)?);
+    }
+    if args.containers || args.containers_auth.is_some() {
+        files.push(containers_auth_path(args.containers_auth.clone(), var)?);
+    }
+    if !args.remove && !on_path(var("PATH").as_deref()) {
+        let _ = writeln!(
+            err,
+            "warning: {BINARY} is not on PATH; docker will not find it until it is"
+        );
+    }
+    for file in &files {
+        apply(file, &hosts, args.remove, args.dry_run, out, err)?;
+    }
+    Ok(())
+}
+
+/// Edits one file on disk (or prints it, with `dry_run`). A symlinked
+/// config is written through to its target, as users of dotfile managers
+/// expect; the file keeps its mode, and a new one is 0600.
+pub fn apply(
+    path: &Path,
+    hosts: &[String],
+    remove: bool,
+    dry_run: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), ConfigureError> {
+    let target = match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())
+        }
+        _ => path.to_owned(),
+    };
+    let read_err = |source| ConfigureError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let (existing, mode) = match fs::read_to_string(&target) {
+        Ok(text) => {
+            let mode = fs::metadata(&target)
+                .map_err(read_err)?
+                .permissions()
+                .mode()
+                & 0o7777;
+            (Some(text), mode)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => (None, 0o600),
+        Err(e) => return Err(read_err(e)),
+    };
+    let edited = edit(path, existing.as_deref(), hosts, remove)?;
+    for w in &edited.warnings {
+        let _ = writeln!(err, "warning: {w}");
+    }
+    let write_err = |source| ConfigureError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    if dry_run {
+        writeln!(out, "# {}", path.display()).map_err(write_err)?;
+        out.write_all(edited.text.as_bytes()).map_err(write_err)?;
+        return Ok(());
+    }
+    if !edited.changed {
+        let _ = writeln!(err, "{}: already up to date", path.display());
+        return Ok(());
+    }
+    if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
+        create_private_dir(dir).map_err(write_err)?;
+    }
+    atomic_write(&target, edited.text.as_bytes(), mode).map_err(write_err)?;
+    let verb = if remove { "removed" } else { "configured" };
+    let _ = writeln!(err, "{}: {verb} {}", path.display(), hosts.join(", "));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &str = "111111111111.dkr.ecr.us-east-1.amazonaws.com";
+    const B: &str = "333333333333.dkr.ecr.eu-west-1.amazonaws.com";
+
+    fn hosts(h: &[&str]) -> Vec<String> {
+        h.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn run(existing: Option<&str>, h: &[&str], remove: bool) -> Edited {
+        edit(Path::new("/c.json"), existing, &hosts(h), remove).unwrap()
+    }
+
+    fn json(text: &str) -> Value {
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn adds_to_a_missing_or_empty_file() {
+        for existing in [None, Some(""), Some("  \n"), Some("{}")] {
+            let e = run(existing, &[A, B], false);
+            assert!(e.changed);
+            assert_eq!(
+                json(&e.text),
+                json(&format!(
+                    r#"{{"credHelpers":{{"{A}":"ecr-login","{B}":"ecr-login"}}}}"#
+                ))
+            );
+            assert!(e.text.ends_with("}\n") && e.text.contains("\n\t\""));
+        }
+    }
+
+    #[test]
+    fn keeps_everything_else_in_order() {
+        let existing = r#"{
+  "auths": {"https://index.docker.io/v1/": {"auth": "dXNlcjpwYXNz"}},
+  "credsStore": "desktop",
+  "proxies": {"default": {"httpProxy": "http://proxy:3128"}},
+  "someUnknownField": [1, {"x": null}],
+  "credHelpers": {"gcr.io": "gcloud", "zzz.example": "other"}
+}"#;
+        let e = run(Some(existing), &[A], false);
+        let got = json(&e.text);
+        let mut want = json(existing);
+        want["credHelpers"][A] = Value::String("ecr-login".into());
+        assert_eq!(got, want);
+        let keys: Vec<&String> = got.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            [
+                "auths",
+                "credsStore",
+                "proxies",
+                "someUnknownField",
+                "credHelpers"
+            ]
+        );
+        let helpers: Vec<&String> = got["credHelpers"].as_object().unwrap().keys().collect();
+        assert_eq!(helpers, ["gcr.io", "zzz.example", A]);
+        assert!(
+            e.warnings
+                .iter()
+                .any(|w| w.contains("credsStore") && w.contains("desktop"))
+        );
+    }
+
+    #[test]
+    fn twice_changes_nothing() {
+        let first = run(Some(r#"{"auths":{}}"#), &[A], false);
+        let second = run(Some(&first.text), &[A], false);
+        assert!(!second.changed);
+        assert_eq!(second.text, first.text);
+    }
+
+    #[test]
+    fn removes_only_its_own_entries() {
+        let existing = format!(
+            r#"{{"auths":{{}},"credHelpers":{{"{A}":"ecr-login","{B}":"someone-else","gcr.io":"gcloud"}}}}"#
+        );
+        let e = run(Some(&existing), &[A, B], true);
+        assert!(e.changed);
+        assert_eq!(
+            json(&e.text),
+            json(&format!(
+                r#"{{"auths":{{}},"credHelpers":{{"{B}":"someone-else","gcr.io":"gcloud"}}}}"#
+            ))
+        );
+        assert!(
+            e.warnings
+                .iter()
+                .any(|w| w.contains(B) && w.contains("someone-else"))
+        );
+        // The last entry out takes the empty map with it; again is a no-op.
+        let only = format!(r#"{{"auths":{{}},"credHelpers":{{"{A}":"ecr-login"}}}}"#);
+        let e = run(Some(&only), &[A], true);
+        assert_eq!(json(&e.text), json(r#"{"auths":{}}"#));
+        assert!(!run(Some(&e.text), &[A], true).changed);
+        assert!(!run(None, &[A], true).changed);
+    }
+
+    #[test]
+    fn refuses_bad_files_with_their_place() {
+        let table: &[(&str, &str)] = &[
+            ("{\"auths\": {}", "line 1"),
+            ("{\n  \"auths\": {},\n  oops\n}", "line 3"),
+            ("[]", "the file must be a JSON object"),
+            ("\"text\"", "must be a JSON object"),
+            (
+                r#"{"credHelpers": []}"#,
+                "\"credHelpers\" must be a JSON object",
+            ),
+            (
+                r#"{"credHelpers": "ecr-login"}"#,
+                "\"credHelpers\" must be a JSON object",
+            ),
+        ];
+        for (text, want) in table {
+            let err = edit(
+                Path::new("/home/u/.docker/config.json"),
+                Some(text),
+                &hosts(&[A]),
+                false,
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                err.contains("/home/u/.docker/config.json") && err.contains(want),
+                "{text:?}: {err}"
+            );
+            assert!(err.contains("untouched"), "{err}");
+        }
+    }
+
+    #[test]
+    fn builds_hosts_in_every_partition() {
+        let table = [
+            ("us-east-1", "111111111111.dkr.ecr.us-east-1.amazonaws.com"),
+            (
+                "us-gov-west-1",
+                "111111111111.dkr.ecr.us-gov-west-1.amazonaws.com",
+            ),
+            (
+                "cn-north-1",
+                "111111111111.dkr.ecr.cn-north-1.amazonaws.com.cn",
+            ),
+            (
+                "eusc-de-east-1",
+                "111111111111.dkr.ecr.eusc-de-east-1.amazonaws.eu",
+            ),
+            (
+                "us-iso-east-1",
+                "111111111111.dkr.ecr.us-iso-east-1.c2s.ic.gov",
+            ),
+            (
+                "us-isob-east-1",
+                "111111111111.dkr.ecr.us-isob-east-1.sc2s.sgov.gov",
+            ),
+            (
+                "eu-isoe-west-1",
+                "111111111111.dkr.ecr.eu-isoe-west-1.cloud.adc-e.uk",
+            ),
+            (
+                "us-isof-south-1",
+                "111111111111.dkr.ecr.us-isof-south-1.csp.hci.ic.gov",
+            ),
+        ];
+        for (region, want) in table {
+            assert_eq!(host_for("111111111111", region).unwrap(), want);
+        }
+        assert!(matches!(
+            host_for("1111", "us-east-1"),
+            Err(ConfigureError::BadAccount(_))
+        ));
+        assert!(matches!(
+            host_for("111111111111", "useast1"),
+            Err(ConfigureError::BadRegion(_))
+        ));
+        assert!(matches!(
+            host_for("111111111111", "us-east-1.evil.example"),
+            Err(ConfigureError::BadRegion(_))
+        ));
+    }
+
+    #[test]
+    fn registry_hosts_are_checked_and_normalised() {
+        assert_eq!(
+            registry_host("https://111111111111.DKR.ecr.us-east-1.amazonaws.com/").unwrap(),
+            A
+        );
+        for bad in [
+            "registry.example.com",
+            "111111111111.dkr.ecr.us-east-1.amazonaws.com.evil.example",
+            "",
+        ] {
+            assert!(
+                matches!(registry_host(bad), Err(ConfigureError::NotEcr(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn config_paths() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let p = |r: Result<PathBuf, ConfigureError>| r.unwrap().to_string_lossy().into_owned();
+        assert_eq!(
+            p(docker_config_path(None, &vars(&[("HOME", "/h")]))),
+            "/h/.docker/config.json"
+        );
+        assert_eq!(
+            p(docker_config_path(
+                None,
+                &vars(&[("HOME", "/h"), ("DOCKER_CONFIG", "/d")])
+            )),
+            "/d/config.json"
+        );
+        assert_eq!(
+            p(docker_config_path(
+                Some("/x.json".into()),
+                &vars(&[("DOCKER_CONFIG", "/d")])
+            )),
+            "/x.json"
+        );
+        assert!(docker_config_path(None, &vars(&[])).is_err());
+        assert_eq!(
+            p(containers_auth_path(
+                None,
+                &vars(&[("XDG_RUNTIME_DIR", "/run/user/1")])
+            )),
+            "/run/user/1/containers/auth.json"
+        );
+        assert_eq!(
+            p(containers_auth_path(
+                None,
+                &vars(&[("XDG_RUNTIME_DIR", "/r"), ("REGISTRY_AUTH_FILE", "/a.json")])
+            )),
+            "/a.json"
+        );
+        assert!(containers_auth_path(None, &vars(&[])).is_err());
+    }
+
+    #[test]
+    fn apply_keeps_mode_and_writes_nothing_on_error_or_dry_run() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("config.json");
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        // A new file is created 0600, with its directory.
+        let nested = tmp.path().join("new/dir/config.json");
+        apply(&nested, &hosts(&[A]), false, false, &mut out, &mut err).unwrap();
+        assert_eq!(
+            fs::metadata(&nested).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        // An existing file keeps its mode.
+        fs::write(&path, "{\"auths\":{}}").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        apply(&path, &hosts(&[A]), false, false, &mut out, &mut err).unwrap();
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
+        assert_eq!(
+            json(&fs::read_to_string(&path).unwrap())["credHelpers"][A],
+            "ecr-login"
+        );
+        // Dry run prints and writes nothing.
+        let before = fs::read_to_string(&path).unwrap();
+        let mut printed = Vec::new();
+        apply(&path, &hosts(&[B]), false, true, &mut printed, &mut err).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), before);
+        assert!(String::from_utf8(printed).unwrap().contains(B));
+        // Invalid JSON is refused and left byte for byte.
+        fs::write(&path, "{ not json").unwrap();
+        assert!(apply(&path, &hosts(&[A]), false, false, &mut out, &mut err).is_err());
+        assert_eq!(fs::read_to_string(&path).unwrap(), "{ not json");
+        let names: Vec<_> = fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 2, "no temporary file left: {names:?}");
+    }
+
+    #[test]
+    fn a_symlinked_config_is_written_through() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().join("dotfiles-config.json");
+        fs::write(&real, "{}").unwrap();
+        let link = tmp.path().join("config.json");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        apply(
+            &link,
+            &hosts(&[A]),
+            false,
+            false,
+            &mut Vec::new(),
+            &mut Vec::new(),
+        )
+        .unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(
+            json(&fs::read_to_string(&real).unwrap())["credHelpers"][A],
+            "ecr-login"
+        );
+    }
+}

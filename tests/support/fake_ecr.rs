@@ -1,0 +1,542 @@
+//! A fake Amazon ECR / ECR Public API of our own: std only, plain HTTP/1.1 on
+//! 127.0.0.1 (never any other interface).
+//!
+//! The helper reaches it through `AWS_ENDPOINT_URL_ECR` and
+//! `AWS_ENDPOINT_URL_ECR_PUBLIC` (see [`FakeEcr::attach`]). It speaks just
+//! enough awsJson1_1 for `GetAuthorizationToken`, does not check signatures,
+//! records every request, and can be scripted while it runs (token lifetime,
+//! queued faults, "API down", delay, password override).
+//!
+//! The accept thread stops when the [`FakeEcr`] is dropped; connection threads
+//! end when their client closes the connection (or after an idle timeout).
+
+use std::collections::VecDeque;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+
+use super::Sandbox;
+
+/// `X-Amz-Target` of ECR's GetAuthorizationToken.
+pub const ECR_TARGET: &str = "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken";
+/// `X-Amz-Target` of ECR Public's GetAuthorizationToken.
+pub const ECR_PUBLIC_TARGET: &str = "SpencerFrontendService.GetAuthorizationToken";
+/// Registry answered for when an ECR request names no `registryIds`.
+pub const DEFAULT_ACCOUNT: &str = "123456789012";
+/// Default token lifetime: 12 hours, like the real service.
+pub const DEFAULT_LIFETIME_SECS: f64 = 12.0 * 3600.0;
+
+/// Idle time after which a kept-alive connection thread gives up.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A scripted failure for one call (or for every call, see
+/// [`FakeEcr::fail_always`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// 400 `ThrottlingException` (retryable by the SDK).
+    Throttle,
+    /// 500 `ServerException` (retryable by the SDK).
+    ServerError,
+    /// 429 `TooManyRequestsException` (retryable by the SDK).
+    TooManyRequests,
+    /// 400 `AccessDeniedException` (not retryable).
+    AccessDenied,
+}
+
+impl Fault {
+    fn response(self) -> Response {
+        let (status, kind, message) = match self {
+            Fault::Throttle => (400, "ThrottlingException", "Rate exceeded"),
+            Fault::ServerError => (500, "ServerException", "boom"),
+            Fault::TooManyRequests => (429, "TooManyRequestsException", "Too Many Requests"),
+            Fault::AccessDenied => (400, "AccessDeniedException", "not authorized"),
+        };
+        Response::error(status, kind, message)
+    }
+}
+
+/// One request the fake received.
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub method: String,
+    pub path: String,
+    /// `X-Amz-Target` ("" when absent).
+    pub target: String,
+    /// `registryIds` from the JSON body (`None` when absent).
+    pub registry_ids: Option<Vec<String>>,
+    /// Region of the SigV4 credential scope, if the request was signed.
+    pub region: Option<String>,
+    /// Signing service of the SigV4 credential scope (`ecr`, `ecr-public`).
+    pub service: Option<String>,
+    /// Access key id of the SigV4 credential scope.
+    pub access_key_id: Option<String>,
+    /// Status the fake answered with.
+    pub status: u16,
+    /// Passwords issued (one per authorizationData entry; empty on error).
+    pub passwords: Vec<String>,
+    /// `expiresAt` sent back (epoch seconds), on success.
+    pub expires_at: Option<f64>,
+}
+
+struct State {
+    lifetime_secs: f64,
+    faults: VecDeque<Fault>,
+    always: Option<Fault>,
+    delay: Duration,
+    password: Option<String>,
+    calls: Vec<Call>,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    stop: AtomicBool,
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panicking test thread must not poison the fake for the others.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The running fake. Dropping it stops accepting connections.
+pub struct FakeEcr {
+    addr: SocketAddr,
+    inner: Arc<Inner>,
+}
+
+impl FakeEcr {
+    /// Binds 127.0.0.1:0 and starts serving.
+    pub fn start() -> FakeEcr {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).expect("bind fake ECR on loopback");
+        let addr = listener.local_addr().expect("fake ECR address");
+        let inner = Arc::new(Inner {
+            state: Mutex::new(State {
+                lifetime_secs: DEFAULT_LIFETIME_SECS,
+                faults: VecDeque::new(),
+                always: None,
+                delay: Duration::ZERO,
+                password: None,
+                calls: Vec::new(),
+            }),
+            stop: AtomicBool::new(false),
+        });
+        let shared = Arc::clone(&inner);
+        thread::Builder::new()
+            .name("fake-ecr-accept".into())
+            .spawn(move || accept_loop(listener, shared))
+            .expect("spawn fake ECR accept thread");
+        FakeEcr { addr, inner }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Points the sandbox's ECR and ECR Public endpoints at this fake.
+    pub fn attach(&self, sb: &mut Sandbox) {
+        let url = self.url();
+        sb.set("AWS_ENDPOINT_URL_ECR", &url)
+            .set("AWS_ENDPOINT_URL_ECR_PUBLIC", &url);
+    }
+
+    /// Lifetime of the tokens issued from now on, in seconds from the moment
+    /// the request arrives; negative means already expired.
+    pub fn set_lifetime(&self, secs: f64) {
+        self.inner.lock().lifetime_secs = secs;
+    }
+
+    /// Appends faults for the next calls; once used up, calls succeed again
+    /// (unless [`FakeEcr::fail_always`] is set).
+    pub fn queue_faults(&self, faults: &[Fault]) {
+        self.inner.lock().faults.extend(faults.iter().copied());
+    }
+
+    pub fn queue_fault(&self, fault: Fault) {
+        self.queue_faults(&[fault]);
+    }
+
+    /// Every call (after any queued faults) fails with `fault`; `None` heals.
+    pub fn fail_always(&self, fault: Option<Fault>) {
+        self.inner.lock().always = fault;
+    }
+
+    /// Shorthand: API down (always 500) or back up.
+    pub fn set_down(&self, down: bool) {
+        self.fail_always(down.then_some(Fault::ServerError));
+    }
+
+    /// Time to wait before answering each request (the call is recorded on
+    /// arrival, before the wait).
+    pub fn set_delay(&self, delay: Duration) {
+        self.inner.lock().delay = delay;
+    }
+
+    /// Password of the tokens issued from now on; `None` restores the default
+    /// `<registryId>-fake-token-<n>` (`public-fake-token-<n>` for ECR Public).
+    pub fn set_password(&self, password: Option<&str>) {
+        self.inner.lock().password = password.map(str::to_owned);
+    }
+
+    /// Number of requests received so far (successful or not).
+    pub fn calls(&self) -> usize {
+        self.inner.lock().calls.len()
+    }
+
+    /// Every request received so far, in arrival order.
+    pub fn call_log(&self) -> Vec<Call> {
+        self.inner.lock().calls.clone()
+    }
+
+    /// `registryIds` of every request (empty when the body had none).
+    pub fn registry_ids(&self) -> Vec<Vec<String>> {
+        self.inner
+            .lock()
+            .calls
+            .iter()
+            .map(|c| c.registry_ids.clone().unwrap_or_default())
+            .collect()
+    }
+
+    /// `X-Amz-Target` of every request.
+    pub fn targets(&self) -> Vec<String> {
+        self.inner
+            .lock()
+            .calls
+            .iter()
+            .map(|c| c.target.clone())
+            .collect()
+    }
+
+    /// The password the default scheme gives call number `n` (1-based).
+    pub fn default_password(registry_id: &str, n: usize) -> String {
+        format!("{registry_id}-fake-token-{n}")
+    }
+}
+
+impl Drop for FakeEcr {
+    fn drop(&mut self) {
+        self.inner.stop.store(true, Ordering::SeqCst);
+        // Wake the blocking accept() so the thread sees the flag and exits.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+    }
+}
+
+fn accept_loop(listener: TcpListener, inner: Arc<Inner>) {
+    for stream in listener.incoming() {
+        if inner.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let Ok(stream) = stream else { continue };
+        let inner = Arc::clone(&inner);
+        let _ = thread::Builder::new()
+            .name("fake-ecr-conn".into())
+            .spawn(move || {
+                let _ = serve_connection(stream, &inner);
+            });
+    }
+}
+
+struct Request {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+struct Response {
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: String,
+}
+
+impl Response {
+    fn json(status: u16, body: serde_json::Value) -> Response {
+        Response {
+            status,
+            headers: Vec::new(),
+            body: body.to_string(),
+        }
+    }
+
+    fn error(status: u16, kind: &str, message: &str) -> Response {
+        let mut r = Response::json(
+            status,
+            serde_json::json!({ "__type": kind, "message": message }),
+        );
+        r.headers.push(("x-amzn-ErrorType", kind.to_owned()));
+        r
+    }
+}
+
+fn serve_connection(stream: TcpStream, inner: &Inner) -> io::Result<()> {
+    stream.set_read_timeout(Some(IDLE_TIMEOUT))?;
+    stream.set_write_timeout(Some(IDLE_TIMEOUT))?;
+    let _ = stream.set_nodelay(true);
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    while let Some(req) = read_request(&mut reader, &mut writer)? {
+        let close = req
+            .header("connection")
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        let resp = handle(inner, &req);
+        write_response(&mut writer, &resp, close)?;
+        if close {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Reads one request; `None` on a clean end of stream between requests.
+fn read_request(
+    reader: &mut BufReader<TcpStream>,
+    writer: &mut TcpStream,
+) -> io::Result<Option<Request>> {
+    let mut line = String::new();
+    // Tolerate stray CRLFs between requests.
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(None);
+        }
+        if !line.trim().is_empty() {
+            break;
+        }
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or_default().to_owned();
+    let path = parts.next().unwrap_or_default().to_owned();
+
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        let l = line.trim_end_matches(['\r', '\n']);
+        if l.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = l.split_once(':') {
+            headers.push((k.trim().to_owned(), v.trim().to_owned()));
+        }
+    }
+    let mut req = Request {
+        method,
+        path,
+        headers,
+        body: Vec::new(),
+    };
+
+    if req
+        .header("expect")
+        .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
+    {
+        writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+        writer.flush()?;
+    }
+
+    if req
+        .header("transfer-encoding")
+        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"))
+    {
+        req.body = read_chunked(reader)?;
+    } else {
+        let len: usize = req
+            .header("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; len];
+        reader.read_exact(&mut body)?;
+        req.body = body;
+    }
+    Ok(Some(req))
+}
+
+fn read_chunked(reader: &mut BufReader<TcpStream>) -> io::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line)?;
+        let size_hex = line.trim().split(';').next().unwrap_or("0");
+        let size = usize::from_str_radix(size_hex, 16)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad chunk size"))?;
+        if size == 0 {
+            // Trailers up to the empty line.
+            loop {
+                line.clear();
+                if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
+                    return Ok(body);
+                }
+            }
+        }
+        let start = body.len();
+        body.resize(start + size, 0);
+        reader.read_exact(&mut body[start..])?;
+        line.clear();
+        reader.read_line(&mut line)?; // CRLF after the chunk
+    }
+}
+
+fn write_response(w: &mut TcpStream, resp: &Response, close: bool) -> io::Result<()> {
+    let reason = match resp.status {
+        200 => "OK",
+        400 => "Bad Request",
+        404 => "Not Found",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        _ => "Unknown",
+    };
+    let mut out = format!(
+        "HTTP/1.1 {} {reason}\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nx-amzn-RequestId: fake-{}\r\nConnection: {}\r\n",
+        resp.status,
+        resp.body.len(),
+        now_secs().to_bits(),
+        if close { "close" } else { "keep-alive" },
+    );
+    for (k, v) in &resp.headers {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    out.push_str("\r\n");
+    out.push_str(&resp.body);
+    w.write_all(out.as_bytes())?;
+    w.flush()
+}
+
+fn now_secs() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs_f64()
+}
+
+/// `(access key id, region, service)` from a SigV4 `Authorization` header.
+fn credential_scope(auth: &str) -> Option<(String, String, String)> {
+    let rest = &auth[auth.find("Credential=")? + "Credential=".len()..];
+    let cred = rest.split([',', ' ']).next()?;
+    let mut it = cred.split('/');
+    let key = it.next()?.to_owned();
+    let _date = it.next()?;
+    let region = it.next()?.to_owned();
+    let service = it.next()?.to_owned();
+    Some((key, region, service))
+}
+
+fn handle(inner: &Inner, req: &Request) -> Response {
+    let target = req.header("x-amz-target").unwrap_or_default().to_owned();
+    let scope = req.header("authorization").and_then(credential_scope);
+    let body: Option<serde_json::Value> = if req.body.is_empty() {
+        Some(serde_json::json!({}))
+    } else {
+        serde_json::from_slice(&req.body).ok()
+    };
+    let registry_ids = body
+        .as_ref()
+        .and_then(|b| b.get("registryIds"))
+        .and_then(|v| v.as_array())
+        .map(|ids| {
+            ids.iter()
+                .map(|id| id.as_str().unwrap_or_default().to_owned())
+                .collect::<Vec<_>>()
+        });
+    let region = scope
+        .as_ref()
+        .map(|s| s.1.clone())
+        .unwrap_or_else(|| "us-east-1".to_owned());
+
+    let mut call = Call {
+        method: req.method.clone(),
+        path: req.path.clone(),
+        target: target.clone(),
+        registry_ids: registry_ids.clone(),
+        region: scope.as_ref().map(|s| s.1.clone()),
+        service: scope.as_ref().map(|s| s.2.clone()),
+        access_key_id: scope.as_ref().map(|s| s.0.clone()),
+        status: 0,
+        passwords: Vec::new(),
+        expires_at: None,
+    };
+
+    let (delay, resp) = {
+        let mut s = inner.lock();
+        let n = s.calls.len() + 1;
+        let resp = if req.method != "POST" {
+            Response::error(404, "UnknownOperationException", "not found")
+        } else if body.is_none() {
+            Response::error(400, "SerializationException", "bad JSON body")
+        } else if target != ECR_TARGET && target != ECR_PUBLIC_TARGET {
+            Response::error(400, "UnknownOperationException", "unknown target")
+        } else if let Some(fault) = s.faults.pop_front().or(s.always) {
+            fault.response()
+        } else {
+            let expires_at = now_secs() + s.lifetime_secs;
+            call.expires_at = Some(expires_at);
+            let password_for = |id: &str| {
+                s.password
+                    .clone()
+                    .unwrap_or_else(|| FakeEcr::default_password(id, n))
+            };
+            if target == ECR_PUBLIC_TARGET {
+                let password = password_for("public");
+                let data = serde_json::json!({
+                    "authorizationToken": basic_token(&password),
+                    "expiresAt": expires_at,
+                });
+                call.passwords.push(password);
+                Response::json(200, serde_json::json!({ "authorizationData": data }))
+            } else {
+                let ids = match &registry_ids {
+                    Some(ids) if !ids.is_empty() => ids.clone(),
+                    _ => vec![DEFAULT_ACCOUNT.to_owned()],
+                };
+                let data: Vec<_> = ids
+                    .iter()
+                    .map(|id| {
+                        let password = password_for(id);
+                        let entry = serde_json::json!({
+                            "authorizationToken": basic_token(&password),
+                            "expiresAt": expires_at,
+                            "proxyEndpoint": format!("https://{id}.dkr.ecr.{region}.amazonaws.com"),
+                        });
+                        call.passwords.push(password);
+                        entry
+                    })
+                    .collect();
+                Response::json(200, serde_json::json!({ "authorizationData": data }))
+            }
+        };
+        call.status = resp.status;
+        s.calls.push(call);
+        (s.delay, resp)
+    };
+    if !delay.is_zero() {
+        thread::sleep(delay);
+    }
+    resp
+}
+
+/// base64 of `AWS:<password>`, as ECR's `authorizationToken`.
+pub fn basic_token(password: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("AWS:{password}"))
+}

@@ -1,0 +1,150 @@
+//! Shared harness for black-box tests: runs the built binary with a clean,
+//! hermetic environment (never the developer's ~/.aws or ~/.docker).
+#![allow(dead_code)]
+
+pub mod fake_ecr;
+pub mod moto;
+pub mod proxy;
+pub mod tls;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub const NOT_FOUND: &str = "credentials not found in native keychain";
+
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_docker-credential-ecr-login"))
+}
+
+/// A sandbox: its own HOME, cache dir and AWS config paths inside a temp dir.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+    pub env: Vec<(String, String)>,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        let p = |s: &str| dir.path().join(s).to_string_lossy().into_owned();
+        let env = vec![
+            ("HOME".into(), home.to_string_lossy().into_owned()),
+            ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
+            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+            ("AWS_CONFIG_FILE".into(), p("aws-config")),
+            ("AWS_SHARED_CREDENTIALS_FILE".into(), p("aws-credentials")),
+            ("AWS_ECR_CACHE_DIR".into(), p("cache")),
+            ("AWS_ECR_LOG".into(), "trace".into()),
+            ("AWS_ECR_LOG_FILE".into(), p("helper.log")),
+        ];
+        Sandbox { dir, env }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn cache_dir(&self) -> PathBuf {
+        PathBuf::from(self.var("AWS_ECR_CACHE_DIR").expect("cache dir set"))
+    }
+
+    pub fn log(&self) -> String {
+        self.var("AWS_ECR_LOG_FILE")
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .unwrap_or_default()
+    }
+
+    pub fn var(&self, k: &str) -> Option<String> {
+        self.env
+            .iter()
+            .rev()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// Sets (or replaces) a variable for every later run.
+    pub fn set(&mut self, k: &str, v: &str) -> &mut Self {
+        self.env.retain(|(key, _)| key != k);
+        self.env.push((k.into(), v.into()));
+        self
+    }
+
+    pub fn unset(&mut self, k: &str) -> &mut Self {
+        self.env.retain(|(key, _)| key != k);
+        self
+    }
+
+    /// Static credentials of the caller's own account.
+    pub fn with_credentials(&mut self, key_id: &str, secret: &str) -> &mut Self {
+        self.set("AWS_ACCESS_KEY_ID", key_id)
+            .set("AWS_SECRET_ACCESS_KEY", secret)
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(binary());
+        cmd.args(args).env_clear();
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Runs the helper with `args`, feeding `stdin`.
+    pub fn run(&self, args: &[&str], stdin: &str) -> Run {
+        run_command(self.command(args), stdin)
+    }
+
+    pub fn get(&self, server: &str) -> Run {
+        self.run(&["get"], server)
+    }
+}
+
+impl Default for Sandbox {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+pub fn run_command(mut cmd: Command, stdin: &str) -> Run {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn helper");
+    // The helper may exit before reading stdin (e.g. `version`); ignore EPIPE.
+    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+    Run(child.wait_with_output().expect("wait helper"))
+}
+
+pub struct Run(pub Output);
+
+impl Run {
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.0.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.0.stderr).into_owned()
+    }
+    pub fn code(&self) -> Option<i32> {
+        self.0.status.code()
+    }
+    /// Parses a successful `get` answer, panicking with both streams otherwise.
+    pub fn credentials(&self) -> serde_json::Value {
+        assert_eq!(
+            self.code(),
+            Some(0),
+            "get failed: stdout={:?} stderr={:?}",
+            self.stdout(),
+            self.stderr()
+        );
+        serde_json::from_slice(&self.0.stdout).expect("stdout is JSON")
+    }
+    pub fn secret(&self) -> String {
+        self.credentials()["Secret"].as_str().unwrap().to_owned()
+    }
+    pub fn assert_not_found(&self) {
+        assert_eq!(self.code(), Some(1), "stderr={:?}", self.stderr());
+        assert_eq!(self.stdout().trim_end(), NOT_FOUND);
+    }
+}

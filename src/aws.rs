@@ -11,6 +11,7 @@ use aws_config::provider_config::ProviderConfig;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_http_client::Connector;
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
@@ -24,11 +25,15 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::error_chain;
 use crate::registry::Registry;
-use crate::token::{AuthToken, TokenError, TokenSource, decode_authorization_token};
+use crate::token::{
+    AuthToken, CredentialSource, TokenError, TokenSource, decode_authorization_token,
+};
 
 /// IMDS is the last link of the credential chain; off EC2 it never answers,
 /// so one short try keeps "no credentials" fast (the Go helper waits ~10 s).
 const IMDS_TIMEOUT: Duration = Duration::from_millis(1000);
+/// The STS session name when none is configured: it shows in CloudTrail.
+const SESSION_NAME: &str = "docker-credential-ecr-login";
 /// Throttling and 5xx are retried; three attempts in all.
 const MAX_ATTEMPTS: u32 = 3;
 
@@ -93,32 +98,125 @@ impl AwsTokenSource {
         Ok((http, timeouts, retries))
     }
 
-    async fn sdk_config(&self, region: Region, fips: bool) -> Result<SdkConfig, TokenError> {
+    /// The SDK configuration for one region, with the given credentials
+    /// (`None`: unsigned, for `AssumeRoleWithWebIdentity`).
+    async fn sdk_config(
+        &self,
+        region: Region,
+        fips: bool,
+        credentials: Option<SharedCredentialsProvider>,
+    ) -> Result<SdkConfig, TokenError> {
         let (http, timeouts, retries) = self.client_settings()?;
         let t = self.settings.timeout;
-        let (provider_config, imds) = self.provider_config(Some(region.clone()))?;
-        let credentials = DefaultCredentialsChain::builder()
-            .configure(provider_config)
-            .region(region.clone())
-            .imds_client(imds)
-            .build()
-            .await;
-        Ok(aws_config::defaults(BehaviorVersion::latest())
+        let loader = aws_config::defaults(BehaviorVersion::latest())
             .region(region)
             .http_client(http)
             .timeout_config(timeouts)
             .retry_config(retries)
-            .credentials_provider(credentials)
             .identity_cache(IdentityCache::lazy().load_timeout(t).build())
-            .use_fips(fips)
-            .load()
-            .await)
+            .use_fips(fips);
+        let loader = match credentials {
+            Some(c) => loader.credentials_provider(c),
+            None => loader.no_credentials(),
+        };
+        Ok(loader.load().await)
     }
 
-    async fn fetch_async(&self, registry: &Registry) -> Result<AuthToken, TokenError> {
+    /// The credentials provider for a source. Nothing is resolved here: the
+    /// SDK asks the provider when it signs.
+    fn credentials<'a>(
+        &'a self,
+        source: &'a CredentialSource,
+        region: &'a Region,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<SharedCredentialsProvider, TokenError>> + 'a>,
+    > {
+        Box::pin(async move {
+            let (pc, imds) = self.provider_config(Some(region.clone()))?;
+            Ok(match source {
+                CredentialSource::Chain => SharedCredentialsProvider::new(
+                    DefaultCredentialsChain::builder()
+                        .configure(pc)
+                        .region(region.clone())
+                        .imds_client(imds)
+                        .build()
+                        .await,
+                ),
+                CredentialSource::Profile(name) => SharedCredentialsProvider::new(
+                    aws_config::profile::ProfileFileCredentialsProvider::builder()
+                        .configure(&pc)
+                        .profile_name(name)
+                        .build(),
+                ),
+                CredentialSource::AssumeRole {
+                    role_arn,
+                    external_id,
+                    session_name,
+                    duration_secs,
+                    base,
+                } => {
+                    let base = self.credentials(base, region).await?;
+                    let sts = self
+                        .sdk_config(region.clone(), false, Some(base.clone()))
+                        .await?;
+                    let mut builder = aws_config::sts::AssumeRoleProvider::builder(role_arn)
+                        .configure(&sts)
+                        .region(region.clone())
+                        .session_name(session_name.as_deref().unwrap_or(SESSION_NAME));
+                    if let Some(id) = external_id {
+                        builder = builder.external_id(id);
+                    }
+                    if let Some(secs) = duration_secs {
+                        builder = builder.session_length(Duration::from_secs(u64::from(*secs)));
+                    }
+                    SharedCredentialsProvider::new(builder.build_from_provider(base).await)
+                }
+                CredentialSource::WebIdentity {
+                    role_arn,
+                    token,
+                    session_name,
+                } => {
+                    let sts = self.sdk_config(region.clone(), false, None).await?;
+                    let out = aws_sdk_sts::Client::new(&sts)
+                        .assume_role_with_web_identity()
+                        .role_arn(role_arn)
+                        .role_session_name(session_name.as_deref().unwrap_or(SESSION_NAME))
+                        .web_identity_token(token)
+                        .send()
+                        .await
+                        .map_err(|e| match describe(e) {
+                            TokenError::Api(m) => TokenError::Credentials(format!(
+                                "AssumeRoleWithWebIdentity {role_arn}: {m}"
+                            )),
+                            other => other,
+                        })?;
+                    let c = out.credentials().ok_or_else(|| {
+                        TokenError::Credentials(format!(
+                            "AssumeRoleWithWebIdentity {role_arn} returned no credentials"
+                        ))
+                    })?;
+                    let expiry = std::time::SystemTime::try_from(*c.expiration()).ok();
+                    SharedCredentialsProvider::new(aws_credential_types::Credentials::new(
+                        c.access_key_id(),
+                        c.secret_access_key(),
+                        Some(c.session_token().to_owned()),
+                        expiry,
+                        "AssumeRoleWithWebIdentity",
+                    ))
+                }
+            })
+        })
+    }
+
+    async fn fetch_async(
+        &self,
+        registry: &Registry,
+        source: &CredentialSource,
+    ) -> Result<AuthToken, TokenError> {
         let region = Region::new(registry.api_region().to_owned());
         let fips = matches!(registry, Registry::Private(p) if p.fips);
-        let config = self.sdk_config(region, fips).await?;
+        let credentials = self.credentials(source, &region).await?;
+        let config = self.sdk_config(region, fips, Some(credentials)).await?;
         match registry {
             Registry::Private(p) => {
                 let client = aws_sdk_ecr::Client::new(&config);
@@ -177,7 +275,10 @@ impl AwsTokenSource {
                     )
                 })?,
             };
-            let config = self.sdk_config(region.clone(), false).await?;
+            let credentials = self.credentials(&CredentialSource::Chain, &region).await?;
+            let config = self
+                .sdk_config(region.clone(), false, Some(credentials))
+                .await?;
             let out = aws_sdk_sts::Client::new(&config)
                 .get_caller_identity()
                 .send()
@@ -213,8 +314,12 @@ impl AwsTokenSource {
 }
 
 impl TokenSource for AwsTokenSource {
-    fn fetch(&self, registry: &Registry) -> Result<AuthToken, TokenError> {
-        self.block_on(self.fetch_async(registry))
+    fn fetch(
+        &self,
+        registry: &Registry,
+        credentials: &CredentialSource,
+    ) -> Result<AuthToken, TokenError> {
+        self.block_on(self.fetch_async(registry, credentials))
     }
 }
 

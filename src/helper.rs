@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::cache::{Cache, Entry, FORMAT_VERSION, Freshness, entry_key};
+use crate::cache::{Cache, Entry, FORMAT_VERSION, Freshness, effective_expiry, entry_key};
+use crate::error_chain;
 use crate::registry::{self, ParseError, Registry};
-use crate::token::{AuthToken, TokenError, TokenSource, USERNAME};
+use crate::token::{AuthToken, CredentialSource, TokenError, TokenSource, USERNAME};
 
 /// What `get` hands back to the protocol.
 #[derive(Clone, PartialEq, Eq)]
@@ -29,6 +30,9 @@ impl std::fmt::Debug for Credentials {
 pub enum GetError {
     #[error(transparent)]
     NotEcr(#[from] ParseError),
+    /// The per-registry credentials configuration is unusable.
+    #[error("{0}")]
+    Config(String),
     #[error("no token for {registry}")]
     Token {
         registry: String,
@@ -37,10 +41,39 @@ pub enum GetError {
     },
 }
 
+/// Picks the credentials for a registry, from configuration alone.
+pub type Routes<'a> = &'a dyn Fn(&Registry) -> Result<CredentialSource, GetError>;
+
+/// The standard chain for every registry.
+pub fn default_routes(_: &Registry) -> Result<CredentialSource, GetError> {
+    Ok(CredentialSource::Chain)
+}
+
+/// A token as served, with what `get` leaves out: the kubelet wants to
+/// know how long it may keep it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Served {
+    pub registry: Registry,
+    pub password: String,
+    /// Unix seconds after which it must not be used (0 if unknown).
+    pub expires_at: i64,
+}
+
+impl std::fmt::Debug for Served {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Served")
+            .field("registry", &self.registry)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
 pub struct Helper<'a> {
     pub cache: Option<Cache>,
+    /// The standard chain's identity, derived from the environment.
     pub identity: String,
     pub source: &'a dyn TokenSource,
+    pub routes: Routes<'a>,
     /// Unix seconds now; a parameter so tests can move time.
     pub now: fn() -> i64,
     /// How long to wait for another process refreshing the same entry.
@@ -56,23 +89,45 @@ pub fn unix_now() -> i64 {
 
 impl Helper<'_> {
     pub fn get(&self, server_url: &str) -> Result<Credentials, GetError> {
-        let registry = registry::parse(server_url)?;
-        let answer = |password: String| Credentials {
+        let served = self.token(server_url, None)?;
+        Ok(Credentials {
             server_url: server_url.trim().to_owned(),
             username: USERNAME.to_owned(),
-            secret: password,
+            secret: served.password,
+        })
+    }
+
+    /// The token for a registry: from the cache while fresh, else fetched
+    /// under the entry's lock. `credentials` overrides the configured route.
+    pub fn token(
+        &self,
+        server_url: &str,
+        credentials: Option<CredentialSource>,
+    ) -> Result<Served, GetError> {
+        let registry = registry::parse(server_url)?;
+        let credentials = match credentials {
+            Some(c) => c,
+            None => (self.routes)(&registry)?,
+        };
+        let served = |password: String, fetched_at: i64, expires_at: i64| Served {
+            registry: registry.clone(),
+            password,
+            expires_at: effective_expiry(fetched_at, expires_at),
         };
         let Some(cache) = &self.cache else {
-            return self.fetch(&registry).map(|t| answer(t.password));
+            let now = (self.now)();
+            return self
+                .fetch(&registry, &credentials)
+                .map(|t| served(t.password, now, t.expires_at));
         };
-        let key = entry_key(&registry.scope(), &self.identity);
+        let key = entry_key(&registry.scope(), &credentials.identity(&self.identity));
         let cached = cache.load(&key);
         if let Some(e) = cached
             .as_ref()
             .filter(|e| e.freshness((self.now)()) == Freshness::Fresh)
         {
             tracing::debug!(registry = %registry, "cache hit");
-            return Ok(answer(e.password.clone()));
+            return Ok(served(e.password.clone(), e.fetched_at, e.expires_at));
         }
 
         // Refresh under the entry's lock; whoever waited reads the result.
@@ -90,9 +145,9 @@ impl Helper<'_> {
             .filter(|e| e.freshness(now) == Freshness::Fresh)
         {
             tracing::debug!(registry = %registry, "refreshed by another process");
-            return Ok(answer(e.password.clone()));
+            return Ok(served(e.password.clone(), e.fetched_at, e.expires_at));
         }
-        match self.fetch(&registry) {
+        match self.fetch(&registry, &credentials) {
             Ok(token) => {
                 if token.expires_at > now {
                     let entry = Entry {
@@ -108,22 +163,26 @@ impl Helper<'_> {
                 } else {
                     tracing::warn!(registry = %registry, expires_at = token.expires_at, "token arrived already expired; returning it uncached");
                 }
-                Ok(answer(token.password))
+                Ok(served(token.password, now, token.expires_at))
             }
             Err(err) => match cached.filter(|e| e.freshness(now) == Freshness::Stale) {
                 Some(e) => {
-                    tracing::warn!(registry = %registry, error = %err, expires_at = e.expires_at, "refresh failed; serving the cached token, still valid");
-                    Ok(answer(e.password))
+                    tracing::warn!(registry = %registry, error = %error_chain(&err), expires_at = e.expires_at, "refresh failed; serving the cached token, still valid");
+                    Ok(served(e.password, e.fetched_at, e.expires_at))
                 }
                 None => Err(err),
             },
         }
     }
 
-    fn fetch(&self, registry: &Registry) -> Result<AuthToken, GetError> {
-        tracing::info!(registry = %registry, region = registry.api_region(), "calling GetAuthorizationToken");
+    fn fetch(
+        &self,
+        registry: &Registry,
+        credentials: &CredentialSource,
+    ) -> Result<AuthToken, GetError> {
+        tracing::info!(registry = %registry, region = registry.api_region(), credentials = ?credentials, "calling GetAuthorizationToken");
         self.source
-            .fetch(registry)
+            .fetch(registry, credentials)
             .map_err(|source| GetError::Token {
                 registry: registry.host().to_owned(),
                 source,
@@ -159,6 +218,7 @@ mod tests {
         answers: RefCell<Vec<Result<AuthToken, TokenError>>>,
         calls: Cell<usize>,
         seen: RefCell<Vec<Registry>>,
+        credentials: RefCell<Vec<CredentialSource>>,
     }
 
     impl Fake {
@@ -167,14 +227,20 @@ mod tests {
                 answers: RefCell::new(answers),
                 calls: Cell::new(0),
                 seen: RefCell::new(Vec::new()),
+                credentials: RefCell::new(Vec::new()),
             }
         }
     }
 
     impl TokenSource for Fake {
-        fn fetch(&self, registry: &Registry) -> Result<AuthToken, TokenError> {
+        fn fetch(
+            &self,
+            registry: &Registry,
+            credentials: &CredentialSource,
+        ) -> Result<AuthToken, TokenError> {
             self.calls.set(self.calls.get() + 1);
             self.seen.borrow_mut().push(registry.clone());
+            self.credentials.borrow_mut().push(credentials.clone());
             self.answers.borrow_mut().remove(0)
         }
     }
@@ -191,7 +257,7 @@ mod tests {
     }
 
     // Tests in one binary run in parallel threads; each owns a clock slot.
-    static CLOCKS: [AtomicI64; 8] = [const { AtomicI64::new(0) }; 8];
+    static CLOCKS: [AtomicI64; 10] = [const { AtomicI64::new(0) }; 10];
     macro_rules! clock {
         ($i:expr) => {{
             fn now() -> i64 {
@@ -208,6 +274,7 @@ mod tests {
             cache: dir.map(Cache::new),
             identity: "env:AKIA1".into(),
             source,
+            routes: &default_routes,
             now,
             lock_wait: Duration::from_secs(1),
         }
@@ -352,5 +419,80 @@ mod tests {
         );
         assert!(h.list().values().all(|u| u == "AWS"));
         assert_eq!(fake.calls.get(), 3);
+    }
+
+    #[test]
+    fn routes_choose_credentials_and_separate_cache_entries() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (now, set) = clock!(8);
+        set(1000);
+        let fake = Fake::new(vec![
+            token("chain", 1000 + 12 * H),
+            token("role", 1000 + 12 * H),
+        ]);
+        let routes = |r: &Registry| -> Result<CredentialSource, GetError> {
+            match r {
+                Registry::Private(p) if p.account == "333333333333" => {
+                    Ok(CredentialSource::Profile("prod".into()))
+                }
+                Registry::Private(p) if p.account == "444444444444" => {
+                    Err(GetError::Config("bad file".into()))
+                }
+                _ => Ok(CredentialSource::Chain),
+            }
+        };
+        let h = Helper {
+            routes: &routes,
+            ..helper(Some(tmp.path()), &fake, now)
+        };
+        assert_eq!(h.get(HOST).unwrap().secret, "chain");
+        assert_eq!(
+            h.get("333333333333.dkr.ecr.us-east-1.amazonaws.com")
+                .unwrap()
+                .secret,
+            "role"
+        );
+        assert_eq!(
+            *fake.credentials.borrow(),
+            vec![
+                CredentialSource::Chain,
+                CredentialSource::Profile("prod".into())
+            ]
+        );
+        assert!(matches!(
+            h.get("444444444444.dkr.ecr.us-east-1.amazonaws.com"),
+            Err(GetError::Config(_))
+        ));
+        // Hits for both, no more calls.
+        assert_eq!(h.get(HOST).unwrap().secret, "chain");
+        assert_eq!(
+            h.get("333333333333.dkr.ecr.us-east-1.amazonaws.com")
+                .unwrap()
+                .secret,
+            "role"
+        );
+        assert_eq!(fake.calls.get(), 2);
+    }
+
+    #[test]
+    fn served_tokens_carry_their_effective_expiry() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (now, set) = clock!(9);
+        set(1000);
+        let fake = Fake::new(vec![token("a", i64::MAX), token("b", 1000 + 12 * H)]);
+        let h = helper(Some(tmp.path()), &fake, now);
+        // An absurd expiry is capped at 12 h, fetched and from the cache.
+        assert_eq!(h.token(HOST, None).unwrap().expires_at, 1000 + 12 * H);
+        set(2000);
+        assert_eq!(h.token(HOST, None).unwrap().expires_at, 1000 + 12 * H);
+        // An explicit credential source has its own entry.
+        let web = CredentialSource::WebIdentity {
+            role_arn: "arn:aws:iam::1:role/r".into(),
+            token: "jwt".into(),
+            session_name: None,
+        };
+        let s = h.token(HOST, Some(web.clone())).unwrap();
+        assert_eq!((s.password.as_str(), s.expires_at), ("b", 1000 + 12 * H));
+        assert_eq!(fake.credentials.borrow()[1], web);
     }
 }

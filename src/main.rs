@@ -49,6 +49,7 @@ fn main() -> ExitCode {
                     cache: config.cache_dir.clone().map(Cache::new),
                     identity: config.identity.clone(),
                     source: &source,
+                    routes: &helper::default_routes,
                     now: helper::unix_now,
                     // Whoever holds the lock is itself bounded by the fetch timeout.
                     lock_wait: config.timeout * 5,

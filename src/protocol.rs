@@ -145,7 +145,9 @@ fn dispatch(
                 Err(e) => {
                     match &e {
                         GetError::NotEcr(_) => tracing::debug!("{e}"),
-                        GetError::Token { .. } => tracing::error!("{}", crate::error_chain(&e)),
+                        GetError::Token { .. } | GetError::Config(_) => {
+                            tracing::error!("{}", crate::error_chain(&e))
+                        }
                     }
                     writeln!(stdout, "{NOT_FOUND}")?;
                     Ok(1)

@@ -47,9 +47,81 @@ pub enum TokenError {
     NoRegion,
 }
 
-/// Fetches a fresh token for a registry. The only door to the network.
+/// Fetches a fresh token for a registry with the given credentials. The
+/// only door to the network.
 pub trait TokenSource {
-    fn fetch(&self, registry: &Registry) -> Result<AuthToken, TokenError>;
+    fn fetch(
+        &self,
+        registry: &Registry,
+        credentials: &CredentialSource,
+    ) -> Result<AuthToken, TokenError>;
+}
+
+/// Whose credentials ask for the token.
+#[derive(Clone, PartialEq, Eq)]
+pub enum CredentialSource {
+    /// The standard AWS chain (environment, profile, web identity, ECS, IMDS).
+    Chain,
+    /// One profile of the shared config files, whatever else is set.
+    Profile(String),
+    /// A role assumed through STS with `base`'s credentials.
+    AssumeRole {
+        role_arn: String,
+        external_id: Option<String>,
+        session_name: Option<String>,
+        duration_secs: Option<u32>,
+        base: Box<CredentialSource>,
+    },
+    /// A role assumed with a web identity token (a Kubernetes service
+    /// account's, for instance): `AssumeRoleWithWebIdentity`.
+    WebIdentity {
+        role_arn: String,
+        token: String,
+        session_name: Option<String>,
+    },
+}
+
+impl CredentialSource {
+    /// The cache identity: what separates principals, never a secret, and
+    /// the same across the sessions of one role. `chain` is the identity of
+    /// the standard chain, derived from the environment.
+    pub fn identity(&self, chain: &str) -> String {
+        match self {
+            CredentialSource::Chain => chain.to_owned(),
+            CredentialSource::Profile(name) => format!("profile={name}\0{chain}"),
+            CredentialSource::AssumeRole {
+                role_arn,
+                external_id,
+                base,
+                ..
+            } => format!(
+                "role={role_arn}\0external-id={}\0{}",
+                external_id.as_deref().unwrap_or(""),
+                base.identity(chain)
+            ),
+            CredentialSource::WebIdentity { role_arn, .. } => {
+                format!("web-identity-role={role_arn}")
+            }
+        }
+    }
+}
+
+impl fmt::Debug for CredentialSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CredentialSource::Chain => f.write_str("Chain"),
+            CredentialSource::Profile(p) => f.debug_tuple("Profile").field(p).finish(),
+            CredentialSource::AssumeRole { role_arn, base, .. } => f
+                .debug_struct("AssumeRole")
+                .field("role_arn", role_arn)
+                .field("base", base)
+                .finish_non_exhaustive(),
+            CredentialSource::WebIdentity { role_arn, .. } => f
+                .debug_struct("WebIdentity")
+                .field("role_arn", role_arn)
+                .finish_non_exhaustive(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -114,6 +186,56 @@ mod tests {
                 "{input:?}"
             );
         }
+    }
+
+    #[test]
+    fn identities_separate_principals_not_sessions() {
+        let chain = "env:AKIA1";
+        let role =
+            |arn: &str, ext: Option<&str>, base: CredentialSource| CredentialSource::AssumeRole {
+                role_arn: arn.into(),
+                external_id: ext.map(Into::into),
+                session_name: None,
+                duration_secs: None,
+                base: Box::new(base),
+            };
+        let web = |arn: &str, token: &str| CredentialSource::WebIdentity {
+            role_arn: arn.into(),
+            token: token.into(),
+            session_name: None,
+        };
+        let ids = [
+            CredentialSource::Chain.identity(chain),
+            CredentialSource::Profile("a".into()).identity(chain),
+            CredentialSource::Profile("b".into()).identity(chain),
+            role("arn:aws:iam::1:role/r", None, CredentialSource::Chain).identity(chain),
+            role("arn:aws:iam::1:role/s", None, CredentialSource::Chain).identity(chain),
+            role("arn:aws:iam::1:role/r", Some("x"), CredentialSource::Chain).identity(chain),
+            role(
+                "arn:aws:iam::1:role/r",
+                None,
+                CredentialSource::Profile("a".into()),
+            )
+            .identity(chain),
+            web("arn:aws:iam::1:role/r", "t1").identity(chain),
+        ];
+        for (i, a) in ids.iter().enumerate() {
+            for b in &ids[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        // Two service-account tokens of one role share the role's entry,
+        // and no token reaches the identity or Debug.
+        assert_eq!(
+            web("arn:aws:iam::1:role/r", "t1").identity(chain),
+            web("arn:aws:iam::1:role/r", "t2").identity(chain)
+        );
+        assert!(!format!("{:?}", web("arn:aws:iam::1:role/r", "sekrit-jwt")).contains("sekrit"));
+        assert!(
+            !web("arn:aws:iam::1:role/r", "sekrit-jwt")
+                .identity(chain)
+                .contains("sekrit")
+        );
     }
 
     #[test]

@@ -397,12 +397,45 @@ pub fn load_ca_bundle(path: &PathBuf) -> Result<Vec<u8>, TokenError> {
     Ok(pem)
 }
 
+/// The system roots (honouring `SSL_CERT_FILE` and `SSL_CERT_DIR`), only
+/// those that parse, as PEM: handed to the SDK's own loader, an unusable
+/// file trips an assertion there instead of failing cleanly.
+fn system_roots() -> Result<Vec<u8>, TokenError> {
+    use base64::Engine as _;
+    let loaded = rustls_native_certs::load_native_certs();
+    let mut pem = Vec::new();
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in loaded.certs {
+        if roots.add(cert.clone()).is_ok() {
+            let b64 = base64::engine::general_purpose::STANDARD.encode(cert.as_ref());
+            pem.extend_from_slice(b"-----BEGIN CERTIFICATE-----\n");
+            for line in b64.as_bytes().chunks(64) {
+                pem.extend_from_slice(line);
+                pem.push(b'\n');
+            }
+            pem.extend_from_slice(b"-----END CERTIFICATE-----\n");
+        }
+    }
+    if roots.is_empty() {
+        let errors: Vec<String> = loaded.errors.iter().map(|e| e.to_string()).collect();
+        return Err(TokenError::Setup(format!(
+            "no usable root certificate in the system store (SSL_CERT_FILE, SSL_CERT_DIR){}",
+            if errors.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", errors.join("; "))
+            }
+        )));
+    }
+    Ok(pem)
+}
+
 fn http_client(ca_bundle: Option<&PathBuf>) -> Result<CorporateHttpClient, TokenError> {
-    let trust = match ca_bundle {
-        Some(path) => TrustStore::empty().with_pem_certificate(load_ca_bundle(path)?),
-        // System roots, which honour SSL_CERT_FILE and SSL_CERT_DIR.
-        None => TrustStore::default(),
+    let pem = match ca_bundle {
+        Some(path) => load_ca_bundle(path)?,
+        None => system_roots()?,
     };
+    let trust = TrustStore::empty().with_pem_certificate(pem);
     let tls = TlsContext::builder()
         .with_trust_store(trust)
         .build()

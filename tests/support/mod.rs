@@ -21,6 +21,8 @@ pub fn binary() -> PathBuf {
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
     pub env: Vec<(String, String)>,
+    /// A private /etc/hosts for the helper (see `resolve_locally`).
+    hosts_file: Option<PathBuf>,
 }
 
 impl Sandbox {
@@ -39,7 +41,26 @@ impl Sandbox {
             ("AWS_ECR_LOG".into(), "trace".into()),
             ("AWS_ECR_LOG_FILE".into(), p("helper.log")),
         ];
-        Sandbox { dir, env }
+        Sandbox {
+            dir,
+            env,
+            hosts_file: None,
+        }
+    }
+
+    /// Runs the helper in a private mount namespace whose /etc/hosts maps
+    /// `names` to 127.0.0.1, so that a test using real AWS host names can
+    /// never send a DNS query or a packet off this machine, whatever the
+    /// helper does with the name. Needs root (`unshare --mount`).
+    pub fn resolve_locally(&mut self, names: &[&str]) -> &mut Self {
+        let path = self.dir.path().join("hosts");
+        let mut text = String::from("127.0.0.1 localhost\n");
+        for name in names {
+            text.push_str(&format!("127.0.0.1 {name}\n"));
+        }
+        std::fs::write(&path, text).unwrap();
+        self.hosts_file = Some(path);
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -83,7 +104,21 @@ impl Sandbox {
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(binary());
+        let mut cmd = match &self.hosts_file {
+            None => Command::new(binary()),
+            Some(hosts) => {
+                let mut c = Command::new("unshare");
+                c.args([
+                    "--mount",
+                    "sh",
+                    "-c",
+                    "mount --bind \"$0\" /etc/hosts && exec \"$@\"",
+                ])
+                .arg(hosts)
+                .arg(binary());
+                c
+            }
+        };
         cmd.args(args).env_clear();
         for (k, v) in &self.env {
             cmd.env(k, v);

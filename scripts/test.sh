@@ -49,4 +49,4 @@ export AWS_EC2_METADATA_DISABLED=true
 # --- checks and tests ------------------------------------------------------------
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
-cargo test --locked
+cargo test --locked --no-fail-fast

@@ -10,10 +10,13 @@ pub const LOG_VAR: &str = "AWS_ECR_LOG";
 pub const LOG_FILE_VAR: &str = "AWS_ECR_LOG_FILE";
 pub const TIMEOUT_VAR: &str = "AWS_ECR_TIMEOUT";
 pub const CA_BUNDLE_VAR: &str = "AWS_CA_BUNDLE";
+pub const CONFIG_FILE_VAR: &str = "AWS_ECR_CONFIG_FILE";
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-/// The cache's directory below the user cache directory.
+/// The cache's directory below the user cache directory, and the config
+/// file's below the user config directory.
 pub const CACHE_SUBDIR: &str = "docker-credential-ecr-login";
+pub const CONFIG_FILE: &str = "docker-credential-ecr-login/config.toml";
 
 /// Variables that select which credentials the standard chain will find,
 /// in the chain's order after the environment's own keys. They make up the
@@ -34,6 +37,13 @@ pub struct LogConfig {
     pub file: Option<PathBuf>,
 }
 
+/// Where files go when no variable says otherwise.
+#[derive(Debug, Clone, Default)]
+pub struct Defaults {
+    pub cache_dir: Option<PathBuf>,
+    pub registry_config: Option<PathBuf>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// `None`: caching is off or no place for it was found.
@@ -42,6 +52,8 @@ pub struct Config {
     /// Bound on each network call (and on the credential chain).
     pub timeout: Duration,
     pub ca_bundle: Option<PathBuf>,
+    /// The per-registry credentials file (it may not exist).
+    pub registry_config: Option<PathBuf>,
     pub log: Option<LogConfig>,
     /// Who is asking, derived without resolving any credential.
     pub identity: String,
@@ -51,13 +63,18 @@ pub struct Config {
 
 impl Config {
     pub fn from_env() -> Self {
-        let home_cache = directories::BaseDirs::new().map(|d| d.cache_dir().join(CACHE_SUBDIR));
-        Self::from_vars(|k| std::env::var(k).ok(), home_cache)
+        let dirs = directories::BaseDirs::new();
+        let defaults = Defaults {
+            cache_dir: dirs.as_ref().map(|d| d.cache_dir().join(CACHE_SUBDIR)),
+            registry_config: dirs.as_ref().map(|d| d.config_dir().join(CONFIG_FILE)),
+        };
+        Self::from_vars(|k| std::env::var(k).ok(), defaults)
     }
 
-    /// Builds the configuration from a variable lookup; `home_cache` is the
-    /// default cache directory, if the user has one.
-    pub fn from_vars(var: impl Fn(&str) -> Option<String>, home_cache: Option<PathBuf>) -> Self {
+    /// Builds the configuration from a variable lookup and the user's
+    /// default directories (absent without a home).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>, defaults: Defaults) -> Self {
+        let home_cache = defaults.cache_dir;
         let var = |k: &str| var(k).filter(|v| !v.is_empty());
         let mut warnings = Vec::new();
 
@@ -112,6 +129,9 @@ impl Config {
             ignore_creds_storage: var(IGNORE_CREDS_STORAGE_VAR).as_deref() == Some("true"),
             timeout,
             ca_bundle: var(CA_BUNDLE_VAR).map(PathBuf::from),
+            registry_config: var(CONFIG_FILE_VAR)
+                .map(|p| PathBuf::from(expand_home(&p, &var)))
+                .or(defaults.registry_config),
             log,
             identity: cache_identity(&var),
             warnings,
@@ -174,7 +194,12 @@ mod tests {
             .collect();
         Config::from_vars(
             move |k| owned.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()),
-            Some(PathBuf::from("/home/u/.cache/docker-credential-ecr-login")),
+            Defaults {
+                cache_dir: Some(PathBuf::from("/home/u/.cache/docker-credential-ecr-login")),
+                registry_config: Some(PathBuf::from(
+                    "/home/u/.config/docker-credential-ecr-login/config.toml",
+                )),
+            },
         )
     }
 
@@ -218,7 +243,35 @@ mod tests {
                 "{vars:?}"
             );
         }
-        assert_eq!(Config::from_vars(|_| None, None).cache_dir, None);
+        assert_eq!(
+            Config::from_vars(|_| None, Defaults::default()).cache_dir,
+            None
+        );
+    }
+
+    #[test]
+    fn registry_config_file_choice() {
+        let path = |vars: &[(&str, &str)]| {
+            config(vars)
+                .registry_config
+                .map(|p| p.to_string_lossy().into_owned())
+        };
+        assert_eq!(
+            path(&[]).as_deref(),
+            Some("/home/u/.config/docker-credential-ecr-login/config.toml")
+        );
+        assert_eq!(
+            path(&[(CONFIG_FILE_VAR, "/etc/ecr.toml")]).as_deref(),
+            Some("/etc/ecr.toml")
+        );
+        assert_eq!(
+            path(&[(CONFIG_FILE_VAR, "~/e.toml"), ("HOME", "/h")]).as_deref(),
+            Some("/h/e.toml")
+        );
+        assert_eq!(
+            Config::from_vars(|_| None, Defaults::default()).registry_config,
+            None
+        );
     }
 
     #[test]

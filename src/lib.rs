@@ -12,6 +12,7 @@ pub mod helper;
 pub mod logging;
 #[allow(clippy::print_stdout)]
 pub mod protocol;
+pub mod registries;
 pub mod registry;
 pub mod token;
 

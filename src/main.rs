@@ -11,6 +11,7 @@ use ecr_login::cache::Cache;
 use ecr_login::cli::{self, Cli, Command};
 use ecr_login::config::Config;
 use ecr_login::helper::{self, Credentials, GetError, Helper};
+use ecr_login::registries::Routes;
 use ecr_login::{configure, error_chain, logging, protocol};
 
 struct App<'a> {
@@ -44,12 +45,13 @@ fn main() -> ExitCode {
     match action.as_deref() {
         Some(a) if cli::is_cli_command(a) => run_cli(Cli::parse(), &source),
         _ => {
+            let routes = Routes::new(config.registry_config.clone());
             let app = App {
                 helper: Helper {
                     cache: config.cache_dir.clone().map(Cache::new),
                     identity: config.identity.clone(),
                     source: &source,
-                    routes: &helper::default_routes,
+                    routes: &|r| routes.route(r),
                     now: helper::unix_now,
                     // Whoever holds the lock is itself bounded by the fetch timeout.
                     lock_wait: config.timeout * 5,
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
                 action.as_deref(),
                 &mut std::io::stdin().lock(),
                 &mut std::io::stdout().lock(),
+                &mut std::io::stderr().lock(),
                 &app,
             ))
         }

@@ -102,14 +102,17 @@ fn read_input(stdin: &mut dyn Read) -> Option<String> {
 
 /// Runs one action; returns the process exit code. Errors writing stdout
 /// (docker went away) end in exit 1, never in a panic.
+/// `stderr` carries only what the user must fix (a broken configuration
+/// file): docker shows it, and logs are off by default.
 pub fn run(
     action: Option<&str>,
     stdin: &mut dyn Read,
     stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
     backend: &dyn Backend,
 ) -> u8 {
     let result = match action.and_then(Action::parse) {
-        Some(action) => dispatch(action, stdin, stdout, backend),
+        Some(action) => dispatch(action, stdin, stdout, stderr, backend),
         None => writeln!(stdout, "{USAGE}").map(|()| 1),
     };
     let code = result.and_then(|code| stdout.flush().map(|()| code));
@@ -123,6 +126,7 @@ fn dispatch(
     action: Action,
     stdin: &mut dyn Read,
     stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
     backend: &dyn Backend,
 ) -> io::Result<u8> {
     match action {
@@ -145,8 +149,10 @@ fn dispatch(
                 Err(e) => {
                     match &e {
                         GetError::NotEcr(_) => tracing::debug!("{e}"),
-                        GetError::Token { .. } | GetError::Config(_) => {
-                            tracing::error!("{}", crate::error_chain(&e))
+                        GetError::Token { .. } => tracing::error!("{}", crate::error_chain(&e)),
+                        GetError::Config(_) => {
+                            tracing::error!("{e}");
+                            let _ = writeln!(stderr, "docker-credential-ecr-login: {e}");
                         }
                     }
                     writeln!(stdout, "{NOT_FOUND}")?;
@@ -205,6 +211,7 @@ mod tests {
                     registry: "down".into(),
                     source: TokenError::Api("boom".into()),
                 }),
+                "misconfigured" => Err(GetError::Config("/c.toml:3: bad; fix it".into())),
                 other => Err(ParseError::NotEcr(other.into()).into()),
             }
         }
@@ -222,7 +229,7 @@ mod tests {
             asked: RefCell::new(Vec::new()),
         };
         let mut out = Vec::new();
-        let code = run(action, &mut &input[..], &mut out, &fake);
+        let code = run(action, &mut &input[..], &mut out, &mut Vec::new(), &fake);
         (
             code,
             String::from_utf8(out).unwrap(),
@@ -259,6 +266,40 @@ mod tests {
             let got = call(action, input, ignore);
             assert_eq!((got.0, got.1.as_str()), (code, out), "{action:?} {input:?}");
         }
+    }
+
+    #[test]
+    fn a_configuration_error_is_told_on_stderr_only() {
+        let fake = Fake {
+            ignore: false,
+            asked: RefCell::new(Vec::new()),
+        };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = run(
+            Some("get"),
+            &mut &b"misconfigured"[..],
+            &mut out,
+            &mut err,
+            &fake,
+        );
+        assert_eq!(
+            (code, String::from_utf8(out).unwrap()),
+            (1, format!("{NOT_FOUND}\n"))
+        );
+        assert_eq!(
+            String::from_utf8(err).unwrap(),
+            "docker-credential-ecr-login: /c.toml:3: bad; fix it\n"
+        );
+        // Other failures stay silent there.
+        let mut err = Vec::new();
+        run(
+            Some("get"),
+            &mut &b"down"[..],
+            &mut Vec::new(),
+            &mut err,
+            &fake,
+        );
+        assert!(err.is_empty());
     }
 
     #[test]
@@ -303,6 +344,15 @@ mod tests {
             ignore: false,
             asked: RefCell::new(Vec::new()),
         };
-        assert_eq!(run(Some("get"), &mut &b"good"[..], &mut Closed, &fake), 1);
+        assert_eq!(
+            run(
+                Some("get"),
+                &mut &b"good"[..],
+                &mut Closed,
+                &mut Vec::new(),
+                &fake
+            ),
+            1
+        );
     }
 }

@@ -173,7 +173,7 @@ pub fn parse(input: &str) -> Result<Registry, ParseError> {
 }
 
 /// `us-east-1`, `us-gov-west-1`, `eusc-de-east-1`: letters, dashes, a number.
-fn is_region(region: &str) -> bool {
+pub fn is_region(region: &str) -> bool {
     let parts: Vec<&str> = region.split('-').collect();
     let Some((number, words)) = parts.split_last() else {
         return false;

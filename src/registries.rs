@@ -1,0 +1,667 @@
+//! Per-registry credentials: a TOML file that maps registries (by account,
+//! exact host or host glob, optionally narrowed by region) to an AWS
+//! profile or to a role assumed with the caller's credentials.
+//!
+//! ```toml
+//! [[registry]]
+//! account = "111111111111"
+//! profile = "shared-images"
+//!
+//! [[registry]]
+//! host = "*.dkr.ecr.*.amazonaws.com.cn"
+//! region = "cn-north-1"
+//! role_arn = "arn:aws-cn:iam::333333333333:role/ecr-pull"
+//! external_id = "build-farm"
+//! ```
+//!
+//! The first matching rule wins; a registry no rule matches uses the
+//! standard credential chain, exactly as without the file.
+
+use std::io;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::helper::GetError;
+use crate::registry::{self, Registry};
+use crate::token::CredentialSource;
+
+const KNOWN_KEYS: &str = "account, host, region, profile, role_arn, external_id, session_name, duration_seconds, source_profile";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    registry: Vec<Spanned<RawRule>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    account: Option<String>,
+    host: Option<String>,
+    region: Option<String>,
+    profile: Option<String>,
+    role_arn: Option<String>,
+    external_id: Option<String>,
+    session_name: Option<String>,
+    duration_seconds: Option<u32>,
+    source_profile: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Matcher {
+    Account(String),
+    Host(String),
+    Glob(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    /// Where the rule starts in the file, for messages.
+    pub line: usize,
+    matcher: Matcher,
+    region: Option<String>,
+    pub credentials: CredentialSource,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RegistryConfig {
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryConfigError {
+    #[error("{path}:{line}: {message}; {fix}")]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        message: String,
+        fix: String,
+    },
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: io::Error },
+}
+
+/// Whether `host` matches `pattern`, where `*` stands for any run of
+/// characters within one DNS label (as the kubelet's `matchImages` does).
+pub fn glob_match(pattern: &str, host: &str) -> bool {
+    let (p, h) = (pattern.as_bytes(), host.as_bytes());
+    // Classic two-pointer wildcard match, with `*` unable to cross a dot.
+    let (mut pi, mut hi) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while hi < h.len() {
+        if pi < p.len() && p[pi] == b'*' {
+            star = Some((pi, hi));
+            pi += 1;
+        } else if pi < p.len() && p[pi] == h[hi] {
+            pi += 1;
+            hi += 1;
+        } else if let Some((sp, sh)) = star.filter(|&(_, sh)| h[sh] != b'.') {
+            star = Some((sp, sh + 1));
+            pi = sp + 1;
+            hi = sh + 1;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == b'*')
+}
+
+fn line_of(text: &str, span: Range<usize>) -> usize {
+    text[..span.start.min(text.len())]
+        .bytes()
+        .filter(|&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// Parses the file's text; every mistake names its line and the fix.
+pub fn parse(path: &Path, text: &str) -> Result<RegistryConfig, RegistryConfigError> {
+    let invalid = |line: usize, message: String, fix: &str| RegistryConfigError::Invalid {
+        path: path.to_owned(),
+        line,
+        message,
+        fix: fix.to_owned(),
+    };
+    let raw: RawFile = toml::from_str(text).map_err(|e| {
+        let line = e.span().map_or(1, |s| line_of(text, s));
+        let message = e.message().trim().to_owned();
+        let fix = if message.contains("unknown field") {
+            format!("check the spelling; a [[registry]] takes {KNOWN_KEYS}")
+        } else if message.contains("invalid type") || message.contains("invalid value") {
+            "quote account IDs, hosts, regions and names as strings (account = \"111111111111\"); duration_seconds is a whole number of seconds".into()
+        } else {
+            "see the [[registry]] format in the README".into()
+        };
+        invalid(line, message, &fix)
+    })?;
+    let mut rules = Vec::new();
+    for spanned in raw.registry {
+        let line = line_of(text, spanned.span());
+        let r = spanned.into_inner();
+        let err = |message: &str, fix: &str| invalid(line, message.to_owned(), fix);
+
+        let matcher = match (r.account, r.host) {
+            (Some(_), Some(_)) => {
+                return Err(err(
+                    "a [[registry]] has both account and host",
+                    "keep one of them",
+                ));
+            }
+            (None, None) => {
+                return Err(err(
+                    "a [[registry]] names no registry",
+                    "add account = \"111111111111\" or host = \"111111111111.dkr.ecr.us-east-1.amazonaws.com\"",
+                ));
+            }
+            (Some(a), None) => {
+                if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(err(
+                        &format!("account {a:?} is not a 12-digit AWS account ID"),
+                        "write the registry's account ID, as in 111111111111.dkr.ecr...",
+                    ));
+                }
+                Matcher::Account(a)
+            }
+            (None, Some(h)) if h.contains('*') => {
+                let h = h.to_ascii_lowercase();
+                if h.is_empty()
+                    || !h.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.*".contains(&b)
+                    })
+                {
+                    return Err(err(
+                        &format!("host pattern {h:?} has characters a host cannot"),
+                        "use letters, digits, dots, dashes and * (one label), e.g. *.dkr.ecr.*.amazonaws.com",
+                    ));
+                }
+                Matcher::Glob(h)
+            }
+            (None, Some(h)) => match registry::parse(&h) {
+                Ok(reg) => Matcher::Host(reg.host().to_owned()),
+                Err(_) => {
+                    return Err(err(
+                        &format!("host {h:?} is not an Amazon ECR registry host"),
+                        "write it as docker does, e.g. 111111111111.dkr.ecr.us-east-1.amazonaws.com, or use * for a pattern",
+                    ));
+                }
+            },
+        };
+        if let Some(region) = &r.region
+            && !registry::is_region(region)
+        {
+            return Err(err(
+                &format!("region {region:?} is not an AWS region"),
+                "write it like us-east-1",
+            ));
+        }
+        let credentials = match (r.profile, r.role_arn) {
+            (Some(_), Some(_)) => {
+                return Err(err(
+                    "a [[registry]] has both profile and role_arn",
+                    "keep one; to assume a role with a profile's credentials, use role_arn with source_profile",
+                ));
+            }
+            (None, None) => {
+                return Err(err(
+                    "a [[registry]] says neither profile nor role_arn",
+                    "add profile = \"name\" or role_arn = \"arn:aws:iam::111111111111:role/name\"",
+                ));
+            }
+            (Some(profile), None) => {
+                if r.external_id.is_some()
+                    || r.session_name.is_some()
+                    || r.duration_seconds.is_some()
+                    || r.source_profile.is_some()
+                {
+                    return Err(err(
+                        "external_id, session_name, duration_seconds and source_profile go with role_arn, not profile",
+                        "remove them, or use role_arn",
+                    ));
+                }
+                if profile.trim().is_empty() {
+                    return Err(err("profile is empty", "name a profile of ~/.aws/config"));
+                }
+                CredentialSource::Profile(profile)
+            }
+            (None, Some(role_arn)) => {
+                let valid_arn = role_arn.starts_with("arn:")
+                    && role_arn.split(':').count() == 6
+                    && role_arn
+                        .split(':')
+                        .nth(5)
+                        .is_some_and(|r| r.starts_with("role/") && r.len() > 5);
+                if !valid_arn {
+                    return Err(err(
+                        &format!("role_arn {role_arn:?} is not an IAM role ARN"),
+                        "write it as arn:aws:iam::111111111111:role/name",
+                    ));
+                }
+                if let Some(d) = r.duration_seconds
+                    && !(900..=43200).contains(&d)
+                {
+                    return Err(err(
+                        &format!("duration_seconds {d} is outside 900..43200"),
+                        "STS sessions last 15 minutes to 12 hours",
+                    ));
+                }
+                if let Some(name) = &r.session_name {
+                    let ok = (2..=64).contains(&name.len())
+                        && name
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@-_".contains(&b));
+                    if !ok {
+                        return Err(err(
+                            &format!("session_name {name:?} is not a valid STS session name"),
+                            "use 2 to 64 letters, digits or +=,.@-_",
+                        ));
+                    }
+                }
+                CredentialSource::AssumeRole {
+                    role_arn,
+                    external_id: r.external_id,
+                    session_name: r.session_name,
+                    duration_secs: r.duration_seconds,
+                    base: Box::new(
+                        r.source_profile
+                            .map_or(CredentialSource::Chain, CredentialSource::Profile),
+                    ),
+                }
+            }
+        };
+        rules.push(Rule {
+            line,
+            matcher,
+            region: r.region,
+            credentials,
+        });
+    }
+    Ok(RegistryConfig { rules })
+}
+
+/// Reads the file; a missing file is no configuration at all.
+pub fn load(path: &Path) -> Result<Option<RegistryConfig>, RegistryConfigError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse(path, &text).map(Some),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(RegistryConfigError::Read {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+impl RegistryConfig {
+    /// The first rule that matches the registry, if any.
+    pub fn rule_for(&self, registry: &Registry) -> Option<&Rule> {
+        self.rules.iter().find(|rule| {
+            let matched = match (&rule.matcher, registry) {
+                (Matcher::Account(a), Registry::Private(p)) => *a == p.account,
+                (Matcher::Account(_), Registry::Public { .. }) => false,
+                (Matcher::Host(h), r) => h == r.host(),
+                (Matcher::Glob(g), r) => glob_match(g, r.host()),
+            };
+            matched
+                && rule
+                    .region
+                    .as_deref()
+                    .is_none_or(|region| region == registry.api_region())
+        })
+    }
+
+    /// The credentials for a registry: its rule's, else the standard chain.
+    pub fn route(&self, registry: &Registry) -> CredentialSource {
+        self.rule_for(registry)
+            .map_or(CredentialSource::Chain, |r| r.credentials.clone())
+    }
+}
+
+/// The routes of a configuration file, read on first use only: `list`
+/// and non-ECR hosts never touch it.
+#[derive(Debug)]
+pub struct Routes {
+    path: Option<PathBuf>,
+    loaded: std::cell::OnceCell<Result<Option<RegistryConfig>, String>>,
+}
+
+impl Routes {
+    pub fn new(path: Option<PathBuf>) -> Self {
+        Routes {
+            path,
+            loaded: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The credentials for a registry. A broken file fails every registry:
+    /// serving one it meant to map with other credentials would only turn
+    /// into a puzzling 401.
+    pub fn route(&self, registry: &Registry) -> Result<CredentialSource, GetError> {
+        let loaded = self.loaded.get_or_init(|| match &self.path {
+            None => Ok(None),
+            Some(p) => load(p).map_err(|e| e.to_string()),
+        });
+        match loaded {
+            Ok(Some(config)) => Ok(config.route(registry)),
+            Ok(None) => Ok(CredentialSource::Chain),
+            Err(e) => Err(GetError::Config(e.clone())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reg(host: &str) -> Registry {
+        registry::parse(host).unwrap()
+    }
+
+    fn cfg(text: &str) -> RegistryConfig {
+        parse(Path::new("/c.toml"), text).unwrap()
+    }
+
+    #[test]
+    fn globs_stay_within_a_label() {
+        let table = [
+            (
+                "*.dkr.ecr.*.amazonaws.com",
+                "111111111111.dkr.ecr.us-east-1.amazonaws.com",
+                true,
+            ),
+            (
+                "*.dkr.ecr.*.amazonaws.com",
+                "111111111111.dkr.ecr.cn-north-1.amazonaws.com.cn",
+                false,
+            ),
+            (
+                "*.dkr.ecr.*.amazonaws.com.cn",
+                "111111111111.dkr.ecr.cn-north-1.amazonaws.com.cn",
+                true,
+            ),
+            (
+                "*.amazonaws.com",
+                "111111111111.dkr.ecr.us-east-1.amazonaws.com",
+                false,
+            ),
+            (
+                "1111*.dkr.ecr.us-east-1.amazonaws.com",
+                "111111111111.dkr.ecr.us-east-1.amazonaws.com",
+                true,
+            ),
+            (
+                "2222*.dkr.ecr.us-east-1.amazonaws.com",
+                "111111111111.dkr.ecr.us-east-1.amazonaws.com",
+                false,
+            ),
+            ("*", "public.ecr.aws", false),
+            ("*.ecr.aws", "public.ecr.aws", true),
+            ("public.ecr.aws", "public.ecr.aws", true),
+            (
+                "*.dkr.ecr.us-*-1.amazonaws.com",
+                "111111111111.dkr.ecr.us-west-1.amazonaws.com",
+                true,
+            ),
+            (
+                "*.dkr.ecr.us-*-1.amazonaws.com",
+                "111111111111.dkr.ecr.us-west-2.amazonaws.com",
+                false,
+            ),
+            ("**.amazonaws.com", "a.amazonaws.com", true),
+            ("", "", true),
+        ];
+        for (p, h, want) in table {
+            assert_eq!(glob_match(p, h), want, "{p} ~ {h}");
+        }
+    }
+
+    #[test]
+    fn routes_by_account_host_glob_and_region_first_match_wins() {
+        let c = cfg(r#"
+[[registry]]
+account = "111111111111"
+region = "eu-west-1"
+profile = "eu"
+
+[[registry]]
+account = "111111111111"
+profile = "any-region"
+
+[[registry]]
+host = "333333333333.dkr.ecr.us-east-1.amazonaws.com"
+role_arn = "arn:aws:iam::333333333333:role/pull"
+external_id = "ext"
+session_name = "ci"
+duration_seconds = 3600
+source_profile = "base"
+
+[[registry]]
+host = "*.dkr.ecr.*.amazonaws.com.cn"
+role_arn = "arn:aws-cn:iam::444444444444:role/pull"
+
+[[registry]]
+host = "public.ecr.aws"
+profile = "public"
+"#);
+        let profile = |p: &str| CredentialSource::Profile(p.into());
+        assert_eq!(
+            c.route(&reg("111111111111.dkr.ecr.eu-west-1.amazonaws.com")),
+            profile("eu")
+        );
+        assert_eq!(
+            c.route(&reg("111111111111.dkr.ecr.us-east-1.amazonaws.com")),
+            profile("any-region")
+        );
+        assert_eq!(
+            c.route(&reg("111111111111.dkr-ecr.us-east-1.on.aws")),
+            profile("any-region")
+        );
+        assert_eq!(
+            c.route(&reg(
+                "https://333333333333.dkr.ecr.us-east-1.amazonaws.com/v2/"
+            )),
+            CredentialSource::AssumeRole {
+                role_arn: "arn:aws:iam::333333333333:role/pull".into(),
+                external_id: Some("ext".into()),
+                session_name: Some("ci".into()),
+                duration_secs: Some(3600),
+                base: Box::new(profile("base")),
+            }
+        );
+        // An exact host matches that host only.
+        assert_eq!(
+            c.route(&reg("333333333333.dkr.ecr.us-west-2.amazonaws.com")),
+            CredentialSource::Chain
+        );
+        assert!(matches!(
+            c.route(&reg("555555555555.dkr.ecr.cn-north-1.amazonaws.com.cn")),
+            CredentialSource::AssumeRole { base, .. } if *base == CredentialSource::Chain
+        ));
+        assert_eq!(c.route(&reg("public.ecr.aws")), profile("public"));
+        // Unmentioned: exactly as without the file.
+        assert_eq!(
+            c.route(&reg("999999999999.dkr.ecr.us-east-1.amazonaws.com")),
+            CredentialSource::Chain
+        );
+        assert_eq!(c.rules[2].line, 11);
+    }
+
+    #[test]
+    fn an_empty_file_routes_nothing() {
+        for text in ["", "# nothing yet\n"] {
+            assert_eq!(
+                cfg(text).route(&reg("111111111111.dkr.ecr.us-east-1.amazonaws.com")),
+                CredentialSource::Chain
+            );
+        }
+    }
+
+    #[test]
+    fn every_mistake_names_its_line_and_fix() {
+        // (text, line, words in the message, words in the fix)
+        let table: &[(&str, usize, &str, &str)] = &[
+            ("[[registry]\naccount = \"111111111111\"", 1, "", "README"),
+            (
+                "\n[[registry]]\naccount = 111111111111\nprofile = \"p\"",
+                3,
+                "invalid type",
+                "quote",
+            ),
+            (
+                "[[registry]]\naccount = \"111111111111\"\nrol_arn = \"x\"",
+                3,
+                "rol_arn",
+                "spelling",
+            ),
+            ("[registries]\nx = 1", 1, "registries", "spelling"),
+            (
+                "[[registry]]\nprofile = \"p\"",
+                1,
+                "names no registry",
+                "account =",
+            ),
+            (
+                "\n\n[[registry]]\naccount = \"1\"\nhost = \"111111111111.dkr.ecr.us-east-1.amazonaws.com\"\nprofile = \"p\"",
+                3,
+                "both account and host",
+                "keep one",
+            ),
+            (
+                "[[registry]]\naccount = \"11111111111x\"\nprofile = \"p\"",
+                1,
+                "12-digit",
+                "account ID",
+            ),
+            (
+                "[[registry]]\nhost = \"registry.example.com\"\nprofile = \"p\"",
+                1,
+                "not an Amazon ECR",
+                "111111111111.dkr.ecr",
+            ),
+            (
+                "[[registry]]\nhost = \"*.dkr.ecr.*.amazonaws.com/x\"\nprofile = \"p\"",
+                1,
+                "characters",
+                "*.dkr.ecr",
+            ),
+            (
+                "[[registry]]\naccount = \"111111111111\"\nregion = \"east\"\nprofile = \"p\"",
+                1,
+                "not an AWS region",
+                "us-east-1",
+            ),
+            (
+                "[[registry]]\naccount = \"111111111111\"",
+                1,
+                "neither profile nor role_arn",
+                "role_arn =",
+            ),
+            (
+                "[[registry]]\naccount = \"111111111111\"\nprofile = \"p\"\nrole_arn = \"arn:aws:iam::1:role/r\"",
+                1,
+                "both profile and role_arn",
+                "source_profile",
+            ),
+            (
+                "[[registry]]\naccount = \"111111111111\"\nprofile = \"p\"\nexternal_id = \"x\"",
+                1,
+                "go with role_arn",
+                "remove",
+            ),
+            (
+                "[[registry]]\naccount = \"111111111111\"\nprofile = \" \"",
+                1,
+                "profile is empty",
+                "~/.aws/config",
+            ),
+            (
+                "[[registry]]\naccount = \"111111111111\"\nrole_arn = \"arn:aws:iam::111111111111:user/bob\"",
+                1,
+                "not an IAM role ARN",
+                "arn:aws:iam::",
+            ),
+            (
+                "[[registry]]\naccount = \"111111111111\"\nrole_arn = \"arn:aws:iam::1:role/r\"\nduration_seconds = 60",
+                1,
+                "outside 900..43200",
+                "12 hours",
+            ),
+            (
+                "[[registry]]\naccount = \"111111111111\"\nrole_arn = \"arn:aws:iam::1:role/r\"\nsession_name = \"a b\"",
+                1,
+                "session name",
+                "letters",
+            ),
+            (
+                "[[registry]]\naccount = \"111111111111\"\nrole_arn = \"arn:aws:iam::1:role/r\"\nduration_seconds = -5",
+                4,
+                "-5",
+                "whole number of seconds",
+            ),
+        ];
+        for &(text, line, message, fix) in table {
+            match parse(
+                Path::new("/home/u/.config/docker-credential-ecr-login/config.toml"),
+                text,
+            ) {
+                Err(e @ RegistryConfigError::Invalid { line: got, .. }) => {
+                    let shown = e.to_string();
+                    assert_eq!(got, line, "{text:?}: {shown}");
+                    assert!(
+                        shown.starts_with(&format!(
+                            "/home/u/.config/docker-credential-ecr-login/config.toml:{line}: "
+                        )),
+                        "{shown}"
+                    );
+                    assert!(
+                        shown.contains(message) && shown.contains(fix),
+                        "{text:?}: {shown}"
+                    );
+                }
+                other => panic!("{text:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn load_treats_a_missing_file_as_none() {
+        let tmp = tempfile::tempdir().unwrap();
+        assert_eq!(load(&tmp.path().join("none.toml")).unwrap(), None);
+        let p = tmp.path().join("c.toml");
+        std::fs::write(
+            &p,
+            "[[registry]]\naccount = \"111111111111\"\nprofile = \"p\"\n",
+        )
+        .unwrap();
+        assert_eq!(load(&p).unwrap().unwrap().rules.len(), 1);
+        assert!(matches!(
+            load(tmp.path()),
+            Err(RegistryConfigError::Read { .. })
+        ));
+    }
+
+    #[test]
+    fn routes_load_lazily_and_a_broken_file_fails_every_registry() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("c.toml");
+        let routes = Routes::new(Some(p.clone()));
+        std::fs::write(&p, "[[registry]]\naccount = 1\n").unwrap();
+        let r = reg("999999999999.dkr.ecr.us-east-1.amazonaws.com");
+        match routes.route(&r) {
+            Err(GetError::Config(m)) => assert!(m.contains("c.toml:2"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            Routes::new(None).route(&r).unwrap(),
+            CredentialSource::Chain
+        );
+        assert_eq!(
+            Routes::new(Some(tmp.path().join("absent.toml")))
+                .route(&r)
+                .unwrap(),
+            CredentialSource::Chain
+        );
+    }
+}

@@ -313,6 +313,62 @@ impl AwsTokenSource {
     }
 }
 
+impl AwsTokenSource {
+    /// An ECR client for the registry's region, with the caller's credentials.
+    async fn ecr_client(&self, region: &str) -> Result<aws_sdk_ecr::Client, TokenError> {
+        let region = Region::new(region.to_owned());
+        let credentials = self.credentials(&CredentialSource::Chain, &region).await?;
+        let config = self.sdk_config(region, false, Some(credentials)).await?;
+        Ok(aws_sdk_ecr::Client::new(&config))
+    }
+}
+
+impl crate::policy::RepositoryPolicies for AwsTokenSource {
+    fn get(&self, spec: &crate::policy::Spec, repository: &str) -> Result<Option<String>, String> {
+        self.block_on(async {
+            let client = self.ecr_client(&spec.region).await?;
+            match client
+                .get_repository_policy()
+                .registry_id(&spec.registry_account)
+                .repository_name(repository)
+                .send()
+                .await
+            {
+                Ok(out) => Ok(out.policy_text().map(str::to_owned)),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_repository_policy_not_found_exception()) =>
+                {
+                    Ok(None)
+                }
+                Err(e) => Err(describe(e)),
+            }
+        })
+        .map_err(|e| error_chain(&e))
+    }
+
+    fn set(
+        &self,
+        spec: &crate::policy::Spec,
+        repository: &str,
+        policy: &str,
+    ) -> Result<(), String> {
+        self.block_on(async {
+            let client = self.ecr_client(&spec.region).await?;
+            client
+                .set_repository_policy()
+                .registry_id(&spec.registry_account)
+                .repository_name(repository)
+                .policy_text(policy)
+                .send()
+                .await
+                .map_err(describe)?;
+            Ok(())
+        })
+        .map_err(|e| error_chain(&e))
+    }
+}
+
 impl TokenSource for AwsTokenSource {
     fn fetch(
         &self,

@@ -34,6 +34,45 @@ pub enum Command {
     Version,
     /// Add credHelpers entries for ECR registries to the docker config (and containers auth.json)
     Configure(ConfigureArgs),
+    /// Print (or apply) the repository policy and the identity policy a cross-account pull needs
+    Policy(PolicyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// The registry, as its host: gives the account, region and partition
+    #[arg(long, value_name = "HOST", conflicts_with = "registry_account")]
+    pub registry: Option<String>,
+    /// The registry's account ID, with --region
+    #[arg(long, value_name = "ID", requires = "region")]
+    pub registry_account: Option<String>,
+    /// The registry's region, with --registry-account
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// A repository (repeatable); without one the identity policy covers them all
+    #[arg(long = "repository", value_name = "NAME")]
+    pub repositories: Vec<String>,
+    /// Let this account's principals pull (repeatable)
+    #[arg(long = "allow-account", value_name = "ID")]
+    pub allow_accounts: Vec<String>,
+    /// Let every account of this AWS Organization pull (aws:PrincipalOrgID)
+    #[arg(long = "allow-org", value_name = "o-xxxxxxxxxx")]
+    pub allow_orgs: Vec<String>,
+    /// Let the accounts below this organization path pull (aws:PrincipalOrgPaths; repeatable)
+    #[arg(long = "allow-org-path", value_name = "o-xxx/r-xxx/ou-xxx/")]
+    pub allow_org_paths: Vec<String>,
+    /// pull, or push (which adds the push actions)
+    #[arg(long, value_enum, default_value = "pull")]
+    pub access: crate::policy::Access,
+    /// Print only this document, as plain JSON
+    #[arg(long, value_enum, conflicts_with = "apply")]
+    pub document: Option<crate::policy::Document>,
+    /// Set the repository policy on each --repository (SetRepositoryPolicy), merged by Sid
+    #[arg(long)]
+    pub apply: bool,
+    /// With --apply: show the change, write nothing
+    #[arg(long, requires = "apply")]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -69,7 +108,7 @@ pub struct ConfigureArgs {
 
 /// Whether `arg` names a command for clap rather than the protocol.
 pub fn is_cli_command(arg: &str) -> bool {
-    matches!(arg, "configure" | "help" | "--help" | "-h")
+    matches!(arg, "configure" | "policy" | "help" | "--help" | "-h")
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod configure;
 pub mod fsutil;
 pub mod helper;
 pub mod logging;
+pub mod policy;
 #[allow(clippy::print_stdout)]
 pub mod protocol;
 pub mod registries;

@@ -12,7 +12,7 @@ use ecr_login::cli::{self, Cli, Command};
 use ecr_login::config::Config;
 use ecr_login::helper::{self, Credentials, GetError, Helper};
 use ecr_login::registries::Routes;
-use ecr_login::{configure, error_chain, logging, protocol};
+use ecr_login::{configure, error_chain, logging, policy, protocol};
 
 struct App<'a> {
     helper: Helper<'a>,
@@ -86,6 +86,9 @@ fn run_cli(cli: Cli, source: &AwsTokenSource) -> ExitCode {
             &mut err,
         )
         .map_err(|e| error_chain(&e)),
+        Command::Policy(args) => {
+            policy::run(&args, source, &mut out, &mut err).map_err(|e| error_chain(&e))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

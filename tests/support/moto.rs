@@ -324,6 +324,28 @@ impl Moto {
         key
     }
 
+    /// One ECR JSON-API action (e.g. `CreateRepository`), sent unsigned like
+    /// [`Moto::iam`]; returns the parsed answer. Only while auth is off.
+    pub fn ecr(&self, action: &str, body: &serde_json::Value) -> serde_json::Value {
+        let target = format!("AmazonEC2ContainerRegistry_V20150921.{action}");
+        let (status, text) = self.request(
+            "POST",
+            "/",
+            &[
+                (
+                    "Authorization",
+                    "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20150101/us-east-1/ecr/aws4_request, \
+                     SignedHeaders=host, Signature=0000",
+                ),
+                ("Content-Type", "application/x-amz-json-1.1"),
+                ("X-Amz-Target", &target),
+            ],
+            body.to_string().as_bytes(),
+        );
+        assert_eq!(status, 200, "ECR {action} failed: {text}");
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+    }
+
     /// One IAM query-API action, sent unsigned (with a well-formed but bogus
     /// `Authorization` header so moto routes it to IAM). Only valid while auth
     /// checking is off or an unchecked action is left.

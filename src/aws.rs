@@ -23,8 +23,9 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
+use crate::doctor::{ApiFailure, Caller, DoctorApi, Image, Reference};
 use crate::error_chain;
-use crate::registry::Registry;
+use crate::registry::{PrivateRegistry, Registry};
 use crate::token::{
     AuthToken, CredentialSource, TokenError, TokenSource, decode_authorization_token,
 };
@@ -247,10 +248,10 @@ impl AwsTokenSource {
     }
 
     /// Runs one bounded AWS conversation on a runtime started for it.
-    fn block_on<T>(
+    fn block_on<T, E: From<TokenError>>(
         &self,
-        fut: impl std::future::Future<Output = Result<T, TokenError>>,
-    ) -> Result<T, TokenError> {
+        fut: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -259,7 +260,7 @@ impl AwsTokenSource {
         runtime.block_on(async {
             tokio::time::timeout(bound, fut)
                 .await
-                .unwrap_or(Err(TokenError::Timeout(bound)))
+                .unwrap_or_else(|_| Err(TokenError::Timeout(bound).into()))
         })
     }
 
@@ -323,9 +324,130 @@ impl AwsTokenSource {
     }
 }
 
+/// A service error's code and message, or the failure's causes.
+fn failure<E>(err: SdkError<E, HttpResponse>) -> ApiFailure
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match err.as_service_error() {
+        Some(e) => ApiFailure {
+            code: e.code().map(str::to_owned),
+            message: e.message().unwrap_or("").to_owned(),
+        },
+        None => ApiFailure::from(describe(err)),
+    }
+}
+
+/// The name of the chain link that produced credentials. `Credentials` has
+/// no getter for it; its `Debug`, which redacts the secrets, shows it.
+fn provider_name(c: &aws_credential_types::Credentials) -> String {
+    let shown = format!("{c:?}");
+    shown
+        .split("provider_name: \"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or("the credential chain")
+        .to_owned()
+}
+
+impl DoctorApi for AwsTokenSource {
+    fn caller(&self, registry: &Registry, source: &CredentialSource) -> Result<Caller, ApiFailure> {
+        use aws_credential_types::provider::ProvideCredentials;
+        self.block_on(async {
+            let region = Region::new(registry.api_region().to_owned());
+            let provider = self.credentials(source, &region).await?;
+            let credentials = provider
+                .provide_credentials()
+                .await
+                .map_err(|e| ApiFailure::from(TokenError::Credentials(error_chain(&e))))?;
+            let config = self.sdk_config(region, false, Some(provider)).await?;
+            let out = aws_sdk_sts::Client::new(&config)
+                .get_caller_identity()
+                .send()
+                .await
+                .map_err(failure)?;
+            Ok(Caller {
+                account: out.account().unwrap_or_default().to_owned(),
+                arn: out.arn().unwrap_or_default().to_owned(),
+                source: provider_name(&credentials),
+            })
+        })
+    }
+
+    fn token(
+        &self,
+        registry: &Registry,
+        source: &CredentialSource,
+    ) -> Result<AuthToken, ApiFailure> {
+        self.block_on(async {
+            let region = Region::new(registry.api_region().to_owned());
+            let fips = matches!(registry, Registry::Private(p) if p.fips);
+            let credentials = self.credentials(source, &region).await?;
+            let config = self.sdk_config(region, fips, Some(credentials)).await?;
+            let Registry::Private(p) = registry else {
+                return self
+                    .fetch_async(registry, source)
+                    .await
+                    .map_err(ApiFailure::from);
+            };
+            #[allow(deprecated)]
+            let out = aws_sdk_ecr::Client::new(&config)
+                .get_authorization_token()
+                .registry_ids(&p.account)
+                .send()
+                .await
+                .map_err(failure)?;
+            let data = out.authorization_data().first().ok_or(TokenError::Empty)?;
+            Ok(token(data.authorization_token(), data.expires_at())?)
+        })
+    }
+
+    fn read_image(
+        &self,
+        registry: &PrivateRegistry,
+        image: &Image,
+        source: &CredentialSource,
+    ) -> Result<(), ApiFailure> {
+        use aws_sdk_ecr::types::ImageIdentifier;
+        self.block_on(async {
+            let region = Region::new(registry.region.clone());
+            let credentials = self.credentials(source, &region).await?;
+            let config = self
+                .sdk_config(region, registry.fips, Some(credentials))
+                .await?;
+            let id = match &image.reference {
+                Reference::Tag(t) => ImageIdentifier::builder().image_tag(t).build(),
+                Reference::Digest(d) => ImageIdentifier::builder().image_digest(d).build(),
+            };
+            let out = aws_sdk_ecr::Client::new(&config)
+                .batch_get_image()
+                .registry_id(&registry.account)
+                .repository_name(&image.repository)
+                .image_ids(id)
+                .send()
+                .await
+                .map_err(failure)?;
+            if out.images().is_empty() {
+                let f = out.failures().first();
+                return Err(ApiFailure {
+                    code: Some(
+                        f.and_then(|f| f.failure_code())
+                            .map_or("ImageNotFound".to_owned(), |c| c.as_str().to_owned()),
+                    ),
+                    message: f
+                        .and_then(|f| f.failure_reason())
+                        .unwrap_or("no such image")
+                        .to_owned(),
+                });
+            }
+            Ok(())
+        })
+    }
+}
+
 impl crate::policy::RepositoryPolicies for AwsTokenSource {
     fn get(&self, spec: &crate::policy::Spec, repository: &str) -> Result<Option<String>, String> {
-        self.block_on(async {
+        self.block_on::<_, TokenError>(async {
             let client = self.ecr_client(&spec.region).await?;
             match client
                 .get_repository_policy()
@@ -353,7 +475,7 @@ impl crate::policy::RepositoryPolicies for AwsTokenSource {
         repository: &str,
         policy: &str,
     ) -> Result<(), String> {
-        self.block_on(async {
+        self.block_on::<_, TokenError>(async {
             let client = self.ecr_client(&spec.region).await?;
             client
                 .set_repository_policy()

@@ -36,6 +36,43 @@ pub enum Command {
     Configure(ConfigureArgs),
     /// Print (or apply) the repository policy and the identity policy a cross-account pull needs
     Policy(PolicyArgs),
+    /// Serve the kubelet as its image credential provider (KEP-2133)
+    ///
+    /// Reads a CredentialProviderRequest (credentialprovider.kubelet.k8s.io/v1, v1beta1 or
+    /// v1alpha1) on stdin and prints a CredentialProviderResponse with the registry's token,
+    /// cached for half its remaining lifetime. The executable named ecr-credential-provider
+    /// (a symlink or a copy) does the same whatever its arguments: point the kubelet's
+    /// --image-credential-provider-bin-dir at it. On failure: nothing on stdout, one line on
+    /// stderr, exit code 1.
+    ///
+    /// When the request carries a serviceAccountToken (Kubernetes 1.33+), the token is exchanged
+    /// through STS AssumeRoleWithWebIdentity for the role named by the service account's
+    /// eks.amazonaws.com/ecr-role-arn annotation, else by AWS_ECR_KUBELET_ROLE_ARN; with neither,
+    /// the request fails. See packaging/kubernetes/README.md.
+    Kubelet,
+    /// Explain why an image cannot be pulled: walks host, docker config, credentials, token, repository
+    ///
+    /// Stops at the first broken link and prints the fix, with the policy statement to add when
+    /// one is missing. Exit codes: 0 the image can be pulled, 2 not an ECR image, 3 the docker
+    /// config does not route the registry here, 4 no credentials, 5 the token is denied (the
+    /// caller's IAM policy), 6 the repository policy denies, 7 the caller's IAM policy denies,
+    /// 8 no such repository or image, 9 another AWS error.
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The image, e.g. 111111111111.dkr.ecr.ap-southeast-1.amazonaws.com/audit/sa/cicd-runner:latest
+    pub image: String,
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// The docker config to check [default: $DOCKER_CONFIG/config.json or ~/.docker/config.json]
+    #[arg(long, value_name = "PATH")]
+    pub docker_config: Option<PathBuf>,
+    /// Skip the docker config check (kubelet nodes, podman with auth.json)
+    #[arg(long, conflicts_with = "docker_config")]
+    pub no_docker_config: bool,
 }
 
 #[derive(Debug, Args)]
@@ -108,7 +145,10 @@ pub struct ConfigureArgs {
 
 /// Whether `arg` names a command for clap rather than the protocol.
 pub fn is_cli_command(arg: &str) -> bool {
-    matches!(arg, "configure" | "policy" | "help" | "--help" | "-h")
+    matches!(
+        arg,
+        "configure" | "policy" | "doctor" | "kubelet" | "help" | "--help" | "-h"
+    )
 }
 
 #[cfg(test)]
@@ -146,5 +186,12 @@ mod tests {
         assert_eq!(a.accounts, ["111111111111"]);
         assert_eq!(a.region.as_deref(), Some("us-east-1"));
         assert!(a.dry_run && !a.remove && !a.containers);
+    }
+
+    #[test]
+    fn kubelet_is_a_command() {
+        assert!(is_cli_command("kubelet"));
+        let cli = Cli::try_parse_from(["x", "kubelet"]).unwrap();
+        assert!(matches!(cli.command, Command::Kubelet));
     }
 }

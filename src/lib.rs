@@ -7,8 +7,10 @@ pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod configure;
+pub mod doctor;
 pub mod fsutil;
 pub mod helper;
+pub mod kubelet;
 pub mod logging;
 pub mod policy;
 #[allow(clippy::print_stdout)]

@@ -12,7 +12,7 @@ use ecr_login::cli::{self, Cli, Command};
 use ecr_login::config::Config;
 use ecr_login::helper::{self, Credentials, GetError, Helper};
 use ecr_login::registries::Routes;
-use ecr_login::{configure, error_chain, logging, policy, protocol};
+use ecr_login::{configure, doctor, error_chain, kubelet, logging, policy, protocol};
 
 struct App<'a> {
     helper: Helper<'a>,
@@ -32,7 +32,13 @@ impl protocol::Backend for App<'_> {
 }
 
 fn main() -> ExitCode {
-    let action = std::env::args().nth(1);
+    // The kubelet's plugin mode first: its arguments are the kubelet's.
+    let plugin = kubelet::invoked_as_plugin(std::env::args_os());
+    let action = if plugin {
+        None
+    } else {
+        std::env::args().nth(1)
+    };
     let config = Config::from_env();
     logging::init(config.log.as_ref());
     for warning in &config.warnings {
@@ -42,20 +48,14 @@ fn main() -> ExitCode {
         timeout: config.timeout,
         ca_bundle: config.ca_bundle.clone(),
     });
+    if plugin {
+        return run_kubelet(&config, &source);
+    }
     match action.as_deref() {
-        Some(a) if cli::is_cli_command(a) => run_cli(Cli::parse(), &source),
-        _ => {
-            let routes = Routes::new(config.registry_config.clone());
+        Some(a) if cli::is_cli_command(a) => run_cli(Cli::parse(), &config, &source),
+        _ => with_helper(&config, &source, |helper| {
             let app = App {
-                helper: Helper {
-                    cache: config.cache_dir.clone().map(Cache::new),
-                    identity: config.identity.clone(),
-                    source: &source,
-                    routes: &|r| routes.route(r),
-                    now: helper::unix_now,
-                    // Whoever holds the lock is itself bounded by the fetch timeout.
-                    lock_wait: config.timeout * 5,
-                },
+                helper,
                 ignore_creds_storage: config.ignore_creds_storage,
             };
             ExitCode::from(protocol::run(
@@ -65,11 +65,41 @@ fn main() -> ExitCode {
                 &mut std::io::stderr().lock(),
                 &app,
             ))
-        }
+        }),
     }
 }
 
-fn run_cli(cli: Cli, source: &AwsTokenSource) -> ExitCode {
+/// Runs `f` with the helper every entry point shares: the configured
+/// cache, identity and per-registry routes.
+fn with_helper<T>(config: &Config, source: &AwsTokenSource, f: impl FnOnce(Helper<'_>) -> T) -> T {
+    let routes = Routes::new(config.registry_config.clone());
+    f(Helper {
+        cache: config.cache_dir.clone().map(Cache::new),
+        identity: config.identity.clone(),
+        source,
+        routes: &|r| routes.route(r),
+        now: helper::unix_now,
+        // Whoever holds the lock is itself bounded by the fetch timeout.
+        lock_wait: config.timeout * 5,
+    })
+}
+
+/// The kubelet image credential provider (`kubelet`, or the executable
+/// named `ecr-credential-provider`).
+fn run_kubelet(config: &Config, source: &AwsTokenSource) -> ExitCode {
+    with_helper(config, source, |h| {
+        ExitCode::from(kubelet::run(
+            &mut std::io::stdin().lock(),
+            &mut std::io::stdout().lock(),
+            &mut std::io::stderr().lock(),
+            &h,
+            |k| std::env::var(k).ok(),
+            helper::unix_now(),
+        ))
+    })
+}
+
+fn run_cli(cli: Cli, config: &Config, source: &AwsTokenSource) -> ExitCode {
     let mut out = std::io::stdout().lock();
     let mut err = std::io::stderr().lock();
     let result = match cli.command {
@@ -89,6 +119,9 @@ fn run_cli(cli: Cli, source: &AwsTokenSource) -> ExitCode {
         Command::Policy(args) => {
             policy::run(&args, source, &mut out, &mut err).map_err(|e| error_chain(&e))
         }
+        // `kubelet` is served before argument parsing; this is for completeness.
+        Command::Kubelet => return run_kubelet(config, source),
+        Command::Doctor(args) => return run_doctor(&args, config, source),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -97,4 +130,52 @@ fn run_cli(cli: Cli, source: &AwsTokenSource) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// `doctor IMAGE`: the image's registry gets the credentials `get` would use.
+fn run_doctor(args: &cli::DoctorArgs, config: &Config, source: &AwsTokenSource) -> ExitCode {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let docker_config = if args.no_docker_config {
+        doctor::DockerConfig::Skipped
+    } else {
+        match configure::docker_config_path(args.docker_config.clone(), &var) {
+            Err(e) => doctor::DockerConfig::Invalid {
+                path: "docker config".into(),
+                error: e.to_string(),
+            },
+            Ok(path) => {
+                let shown = path.display().to_string();
+                match std::fs::read_to_string(&path) {
+                    Ok(text) => doctor::DockerConfig::Text { path: shown, text },
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        doctor::DockerConfig::Missing { path: shown }
+                    }
+                    Err(e) => doctor::DockerConfig::Invalid {
+                        path: shown,
+                        error: e.to_string(),
+                    },
+                }
+            }
+        }
+    };
+    let routes = Routes::new(config.registry_config.clone());
+    let credentials = doctor::parse_image(&args.image)
+        .and_then(|i| ecr_login::registry::parse(&i.host).ok())
+        .map(|r| routes.route(&r));
+    let credentials = match credentials {
+        Some(Err(e)) => {
+            let _ = writeln!(std::io::stderr(), "docker-credential-ecr-login: {e}");
+            return ExitCode::from(1);
+        }
+        Some(Ok(c)) => c,
+        None => ecr_login::token::CredentialSource::Chain,
+    };
+    let report = doctor::diagnose(&args.image, &docker_config, &credentials, source);
+    let text = if args.json {
+        serde_json::to_string_pretty(&report).expect("the report serializes")
+    } else {
+        doctor::render(&report).trim_end().to_owned()
+    };
+    let _ = writeln!(std::io::stdout(), "{text}");
+    ExitCode::from(report.exit_code)
 }

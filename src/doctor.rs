@@ -1,0 +1,824 @@
+//! `doctor IMAGE`: walks the chain a cross-account pull depends on and
+//! stops at the first broken link, saying what is wrong and how to fix it.
+//! The decisions are pure over the `DoctorApi` trait.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::policy::{Access, Spec, pretty};
+use crate::registry::{self, PrivateRegistry, Registry};
+use crate::token::{AuthToken, CredentialSource};
+
+/// The process exit code tells each failure class apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Ok,
+    NotEcr,
+    NotRouted,
+    NoCredentials,
+    TokenDenied,
+    RepositoryPolicy,
+    IdentityPolicy,
+    NotFound,
+    ApiError,
+}
+
+impl Verdict {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Verdict::Ok => 0,
+            Verdict::NotEcr => 2,
+            Verdict::NotRouted => 3,
+            Verdict::NoCredentials => 4,
+            Verdict::TokenDenied => 5,
+            Verdict::RepositoryPolicy => 6,
+            Verdict::IdentityPolicy => 7,
+            Verdict::NotFound => 8,
+            Verdict::ApiError => 9,
+        }
+    }
+}
+
+/// An image split into what the checks need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Image {
+    pub host: String,
+    pub repository: String,
+    /// A tag, or a digest (`sha256:…`).
+    pub reference: Reference,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reference {
+    Tag(String),
+    Digest(String),
+}
+
+impl std::fmt::Display for Reference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reference::Tag(t) => write!(f, ":{t}"),
+            Reference::Digest(d) => write!(f, "@{d}"),
+        }
+    }
+}
+
+/// `host/repo[:tag][@digest]`; no tag means `latest`, as docker does.
+pub fn parse_image(image: &str) -> Option<Image> {
+    let image = image.trim();
+    let image = image.strip_prefix("docker://").unwrap_or(image);
+    let (host, rest) = image.split_once('/')?;
+    let (path, digest) = match rest.split_once('@') {
+        Some((p, d)) => (p, Some(d)),
+        None => (rest, None),
+    };
+    let (repository, tag) = match path.rsplit_once(':') {
+        Some((r, t)) if !t.contains('/') => (r, Some(t)),
+        _ => (path, None),
+    };
+    if repository.is_empty() || tag.is_some_and(str::is_empty) {
+        return None;
+    }
+    let reference = match (digest, tag) {
+        (Some(d), _) if d.contains(':') => Reference::Digest(d.to_owned()),
+        (Some(_), _) => return None,
+        (None, Some(t)) => Reference::Tag(t.to_owned()),
+        (None, None) => Reference::Tag("latest".to_owned()),
+    };
+    Some(Image {
+        host: host.to_owned(),
+        repository: repository.to_owned(),
+        reference,
+    })
+}
+
+/// Who is asking, as STS says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub account: String,
+    pub arn: String,
+    /// Which link of the credential chain answered (`Environment`, `Profile`…).
+    pub source: String,
+}
+
+/// An AWS failure: the service's error code when it gave one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiFailure {
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for ApiFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.code {
+            Some(code) => write!(f, "{code}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl From<crate::token::TokenError> for ApiFailure {
+    fn from(e: crate::token::TokenError) -> Self {
+        ApiFailure {
+            code: None,
+            message: crate::error_chain(&e),
+        }
+    }
+}
+
+/// What `doctor` asks AWS.
+pub trait DoctorApi {
+    fn caller(
+        &self,
+        registry: &Registry,
+        credentials: &CredentialSource,
+    ) -> Result<Caller, ApiFailure>;
+    fn token(
+        &self,
+        registry: &Registry,
+        credentials: &CredentialSource,
+    ) -> Result<AuthToken, ApiFailure>;
+    /// Reads the image as a pull does (`BatchGetImage`).
+    fn read_image(
+        &self,
+        registry: &PrivateRegistry,
+        image: &Image,
+        credentials: &CredentialSource,
+    ) -> Result<(), ApiFailure>;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Step {
+    pub name: &'static str,
+    pub ok: bool,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+    /// A policy statement to add, when one is missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statement: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub image: String,
+    pub verdict: Verdict,
+    pub exit_code: u8,
+    pub steps: Vec<Step>,
+}
+
+/// How the docker config routes the registry, read by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DockerConfig {
+    /// Not checked (`--no-docker-config`: kubelet, or podman with auth.json).
+    Skipped,
+    Missing {
+        path: String,
+    },
+    Invalid {
+        path: String,
+        error: String,
+    },
+    Text {
+        path: String,
+        text: String,
+    },
+}
+
+fn ok(name: &'static str, detail: String) -> Step {
+    Step {
+        name,
+        ok: true,
+        detail,
+        fix: None,
+        statement: None,
+    }
+}
+
+fn broken(name: &'static str, detail: String, fix: String) -> Step {
+    Step {
+        name,
+        ok: false,
+        detail,
+        fix: Some(fix),
+        statement: None,
+    }
+}
+
+/// What the docker config does with `host`: `Ok` when it runs this helper.
+fn routing(config: &DockerConfig, host: &str) -> Result<String, String> {
+    let (path, text) = match config {
+        DockerConfig::Skipped => return Ok("not checked (--no-docker-config)".into()),
+        DockerConfig::Missing { path } => return Err(format!("{path} does not exist")),
+        DockerConfig::Invalid { path, error } => {
+            return Err(format!("{path} cannot be read: {error}"));
+        }
+        DockerConfig::Text { path, text } => (path, text),
+    };
+    let doc: Value =
+        serde_json::from_str(text).map_err(|e| format!("{path} is not valid JSON: {e}"))?;
+    match doc["credHelpers"][host].as_str() {
+        Some(crate::configure::HELPER) => {
+            return Ok(format!(
+                "{path}: credHelpers sends {host} to docker-credential-ecr-login"
+            ));
+        }
+        Some(other) => {
+            return Err(format!(
+                "{path}: credHelpers sends {host} to docker-credential-{other}"
+            ));
+        }
+        None => {}
+    }
+    let in_auths = doc["auths"].as_object().is_some_and(|a| {
+        a.keys()
+            .any(|k| crate::registry::server_host(k).is_ok_and(|h| h == host))
+    });
+    if in_auths {
+        return Err(format!(
+            "{path}: \"auths\" holds static credentials for {host} (from docker login); they expire after 12 h"
+        ));
+    }
+    match doc["credsStore"].as_str() {
+        Some(store) => Err(format!(
+            "{path}: no credHelpers entry for {host}; it goes to credsStore docker-credential-{store}"
+        )),
+        None => Err(format!("{path}: no credHelpers entry for {host}")),
+    }
+}
+
+/// Walks the chain; stops at the first broken link.
+pub fn diagnose(
+    image_text: &str,
+    docker_config: &DockerConfig,
+    credentials: &CredentialSource,
+    api: &dyn DoctorApi,
+) -> Report {
+    let mut steps = Vec::new();
+    let finish = |steps: Vec<Step>, verdict: Verdict| Report {
+        image: image_text.to_owned(),
+        verdict,
+        exit_code: verdict.exit_code(),
+        steps,
+    };
+
+    // 1. The host.
+    let parsed =
+        parse_image(image_text).and_then(|i| registry::parse(&i.host).ok().map(|r| (i, r)));
+    let Some((image, registry)) = parsed else {
+        steps.push(broken(
+            "registry host",
+            format!("{image_text:?} is not an image of an Amazon ECR registry"),
+            "name it as ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY:TAG".into(),
+        ));
+        return finish(steps, Verdict::NotEcr);
+    };
+    let host = registry.host().to_owned();
+    steps.push(ok(
+        "registry host",
+        match &registry {
+            Registry::Private(p) => format!(
+                "{host}: account {}, region {}, partition {}",
+                p.account,
+                p.region,
+                p.partition.id()
+            ),
+            Registry::Public { .. } => format!("{host}: ECR Public (API in us-east-1)"),
+        },
+    ));
+
+    // 2. The docker config.
+    match routing(docker_config, &host) {
+        Ok(detail) => steps.push(ok("docker config", detail)),
+        Err(detail) => {
+            steps.push(broken(
+                "docker config",
+                detail,
+                format!("docker-credential-ecr-login configure --registry {host}"),
+            ));
+            return finish(steps, Verdict::NotRouted);
+        }
+    }
+
+    // 3. Whose credentials.
+    let caller = match api.caller(&registry, credentials) {
+        Ok(c) => {
+            steps.push(ok(
+                "credentials",
+                format!("{} (account {}), from {}", c.arn, c.account, c.source),
+            ));
+            c
+        }
+        Err(e) => {
+            let expired = e.code.as_deref().is_some_and(|c| c.contains("Expired"));
+            steps.push(broken(
+                "credentials",
+                e.to_string(),
+                if expired {
+                    "the credentials expired: refresh them (aws sso login, or new keys), then try again".into()
+                } else {
+                    "give this machine AWS credentials: aws configure, aws sso login, AWS_PROFILE, or an instance/pod role".into()
+                },
+            ));
+            return finish(steps, Verdict::NoCredentials);
+        }
+    };
+
+    let spec = |registry: &PrivateRegistry| Spec {
+        partition: registry.partition.id().to_owned(),
+        region: registry.region.clone(),
+        registry_account: registry.account.clone(),
+        repositories: vec![image.repository.clone()],
+        allow_accounts: vec![caller.account.clone()],
+        allow_orgs: vec![],
+        allow_org_paths: vec![],
+        access: Access::Pull,
+    };
+
+    // 4. The token.
+    match api.token(&registry, credentials) {
+        Ok(t) => steps.push(ok(
+            "token",
+            format!(
+                "GetAuthorizationToken for account {} succeeded; valid until {}",
+                match &registry {
+                    Registry::Private(p) => p.account.as_str(),
+                    Registry::Public { .. } => "ECR Public",
+                },
+                aws_smithy_types::DateTime::from_secs(t.expires_at)
+                    .fmt(aws_smithy_types::date_time::Format::DateTime)
+                    .unwrap_or_else(|_| t.expires_at.to_string())
+            ),
+        )),
+        Err(e) if is_denied(&e) => {
+            let mut step = broken(
+                "token",
+                e.to_string(),
+                format!(
+                    "the caller's IAM policy (account {}) must allow ecr:GetAuthorizationToken on \"*\"; add this statement",
+                    caller.account
+                ),
+            );
+            if let Registry::Private(p) = &registry {
+                step.statement = Some(spec(p).identity_policy()["Statement"][1].clone());
+            }
+            steps.push(step);
+            return finish(steps, Verdict::TokenDenied);
+        }
+        Err(e) => {
+            steps.push(broken(
+                "token",
+                e.to_string(),
+                "see the error; try again later if it is a throttle or an outage".into(),
+            ));
+            return finish(steps, Verdict::ApiError);
+        }
+    }
+
+    // 5. The repository, read as a pull reads it.
+    let Registry::Private(p) = &registry else {
+        steps.push(ok(
+            "repository",
+            "ECR Public images are readable by anyone with a token".into(),
+        ));
+        return finish(steps, Verdict::Ok);
+    };
+    let target = format!("{}{}", image.repository, image.reference);
+    match api.read_image(p, &image, credentials) {
+        Ok(()) => {
+            steps.push(ok("repository", format!("{target} can be pulled")));
+            finish(steps, Verdict::Ok)
+        }
+        Err(e) if is_denied(&e) => {
+            let s = spec(p);
+            let message = e.message.to_ascii_lowercase();
+            let cross_account = caller.account != p.account;
+            let repository_side = message.contains("resource-based policy")
+                || (cross_account && !message.contains("identity-based policy"));
+            if repository_side {
+                let mut step = broken(
+                    "repository",
+                    format!(
+                        "{e}: the repository policy of {} in account {} does not let account {} pull",
+                        image.repository, p.account, caller.account
+                    ),
+                    format!(
+                        "in account {}, add this statement to the repository policy, or run there: docker-credential-ecr-login policy --registry {host} --repository {} --allow-account {} --apply (or --allow-org o-… for the whole organization){}",
+                        p.account,
+                        image.repository,
+                        caller.account,
+                        if message.contains("resource-based policy") {
+                            ""
+                        } else {
+                            "; if it already does, the caller's IAM policy needs the statement from `policy --document identity` too"
+                        }
+                    ),
+                );
+                step.statement = Some(s.repository_statements()[0].clone());
+                steps.push(step);
+                finish(steps, Verdict::RepositoryPolicy)
+            } else {
+                let mut step = broken(
+                    "repository",
+                    format!(
+                        "{e}: the caller's IAM policy in account {} does not allow pulling {}",
+                        caller.account, image.repository
+                    ),
+                    format!(
+                        "in account {}, add this statement to the IAM policy of {}",
+                        caller.account, caller.arn
+                    ),
+                );
+                step.statement = Some(s.identity_policy()["Statement"][0].clone());
+                steps.push(step);
+                finish(steps, Verdict::IdentityPolicy)
+            }
+        }
+        Err(e) if e.code.as_deref().is_some_and(|c| c.contains("NotFound")) => {
+            steps.push(broken(
+                "repository",
+                format!("{e}"),
+                format!(
+                    "check the name: {target} in account {}, region {}",
+                    p.account, p.region
+                ),
+            ));
+            finish(steps, Verdict::NotFound)
+        }
+        Err(e) => {
+            steps.push(broken(
+                "repository",
+                e.to_string(),
+                "see the error; try again later if it is a throttle or an outage".into(),
+            ));
+            finish(steps, Verdict::ApiError)
+        }
+    }
+}
+
+fn is_denied(e: &ApiFailure) -> bool {
+    e.code.as_deref().is_some_and(|c| {
+        c.contains("AccessDenied")
+            || c.contains("UnauthorizedOperation")
+            || c == "AccessDeniedException"
+    })
+}
+
+/// The report for people: one line a step, the fix and statement under
+/// the broken one.
+pub fn render(report: &Report) -> String {
+    let mut out = format!("doctor {}\n", report.image);
+    for step in &report.steps {
+        let mark = if step.ok { "ok  " } else { "FAIL" };
+        out.push_str(&format!("  [{mark}] {}: {}\n", step.name, step.detail));
+        if let Some(fix) = &step.fix {
+            out.push_str(&format!("         fix: {fix}\n"));
+        }
+        if let Some(statement) = &step.statement {
+            for line in pretty(statement).lines() {
+                out.push_str(&format!("           {line}\n"));
+            }
+        }
+    }
+    out.push_str(&match report.verdict {
+        Verdict::Ok => "verdict: the image can be pulled\n".to_owned(),
+        v => format!(
+            "verdict: {} (exit {})\n",
+            serde_json::to_value(v).unwrap().as_str().unwrap_or(""),
+            report.exit_code
+        ),
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    const IMAGE: &str =
+        "111111111111.dkr.ecr.ap-southeast-1.amazonaws.com/audit/sa/cicd-runner:latest";
+    const HOST: &str = "111111111111.dkr.ecr.ap-southeast-1.amazonaws.com";
+
+    #[test]
+    fn images_split_into_host_repository_and_reference() {
+        let tag = |t: &str| Reference::Tag(t.into());
+        let table = [
+            (IMAGE, Some((HOST, "audit/sa/cicd-runner", tag("latest")))),
+            ("h.example/app", Some(("h.example", "app", tag("latest")))),
+            (
+                "h.example:5000/a/b:1.0",
+                Some(("h.example:5000", "a/b", tag("1.0"))),
+            ),
+            (
+                "docker://h.example/app:v2",
+                Some(("h.example", "app", tag("v2"))),
+            ),
+            (
+                "h.example/app@sha256:abc",
+                Some(("h.example", "app", Reference::Digest("sha256:abc".into()))),
+            ),
+            (
+                "h.example/app:1@sha256:abc",
+                Some(("h.example", "app", Reference::Digest("sha256:abc".into()))),
+            ),
+            ("nginx", None),
+            ("h.example/", None),
+            ("h.example/app:", None),
+            ("h.example/app@nodigest", None),
+        ];
+        for (input, want) in table {
+            let got = parse_image(input).map(|i| (i.host, i.repository, i.reference));
+            let want = want.map(|(h, r, f)| (h.to_owned(), r.to_owned(), f));
+            assert_eq!(got, want, "{input}");
+        }
+    }
+
+    /// A scripted AWS: each step answers as told, and records the calls.
+    struct Fake {
+        caller: Result<Caller, ApiFailure>,
+        token: Result<AuthToken, ApiFailure>,
+        read: Result<(), ApiFailure>,
+        calls: RefCell<Vec<&'static str>>,
+    }
+
+    fn caller(account: &str) -> Result<Caller, ApiFailure> {
+        Ok(Caller {
+            account: account.into(),
+            arn: format!("arn:aws:sts::{account}:assumed-role/ci/i-0"),
+            source: "Environment".into(),
+        })
+    }
+
+    fn denied(message: &str) -> ApiFailure {
+        ApiFailure {
+            code: Some("AccessDeniedException".into()),
+            message: message.into(),
+        }
+    }
+
+    fn fake() -> Fake {
+        Fake {
+            caller: caller("222222222222"),
+            token: Ok(AuthToken {
+                password: "pw".into(),
+                expires_at: 100,
+            }),
+            read: Ok(()),
+            calls: RefCell::new(Vec::new()),
+        }
+    }
+
+    impl DoctorApi for Fake {
+        fn caller(&self, _: &Registry, _: &CredentialSource) -> Result<Caller, ApiFailure> {
+            self.calls.borrow_mut().push("caller");
+            self.caller.clone()
+        }
+        fn token(&self, _: &Registry, _: &CredentialSource) -> Result<AuthToken, ApiFailure> {
+            self.calls.borrow_mut().push("token");
+            self.token.clone()
+        }
+        fn read_image(
+            &self,
+            _: &PrivateRegistry,
+            _: &Image,
+            _: &CredentialSource,
+        ) -> Result<(), ApiFailure> {
+            self.calls.borrow_mut().push("read");
+            self.read.clone()
+        }
+    }
+
+    fn routed() -> DockerConfig {
+        DockerConfig::Text {
+            path: "/h/.docker/config.json".into(),
+            text: format!(r#"{{"credHelpers":{{"{HOST}":"ecr-login"}}}}"#),
+        }
+    }
+
+    fn run(f: &Fake, config: &DockerConfig) -> Report {
+        diagnose(IMAGE, config, &CredentialSource::Chain, f)
+    }
+
+    #[test]
+    fn a_healthy_chain_passes_every_step() {
+        let f = fake();
+        let r = run(&f, &routed());
+        assert_eq!((r.verdict, r.exit_code), (Verdict::Ok, 0));
+        assert!(r.steps.iter().all(|s| s.ok));
+        assert_eq!(*f.calls.borrow(), ["caller", "token", "read"]);
+        assert!(render(&r).contains("can be pulled"));
+    }
+
+    #[test]
+    fn stops_at_the_first_broken_link() {
+        let not_ecr = diagnose(
+            "registry.example.com/app:1",
+            &routed(),
+            &CredentialSource::Chain,
+            &fake(),
+        );
+        assert_eq!(
+            (not_ecr.verdict, not_ecr.exit_code, not_ecr.steps.len()),
+            (Verdict::NotEcr, 2, 1)
+        );
+
+        let configs = [
+            DockerConfig::Missing {
+                path: "/c.json".into(),
+            },
+            DockerConfig::Text {
+                path: "/c.json".into(),
+                text: "{".into(),
+            },
+            DockerConfig::Text {
+                path: "/c.json".into(),
+                text: r#"{"credsStore":"desktop"}"#.into(),
+            },
+            DockerConfig::Text {
+                path: "/c.json".into(),
+                text: format!(r#"{{"credHelpers":{{"{HOST}":"other"}}}}"#),
+            },
+            DockerConfig::Text {
+                path: "/c.json".into(),
+                text: format!(r#"{{"auths":{{"https://{HOST}":{{"auth":"x"}}}}}}"#),
+            },
+        ];
+        for config in configs {
+            let f = fake();
+            let r = run(&f, &config);
+            assert_eq!(
+                (r.verdict, r.exit_code),
+                (Verdict::NotRouted, 3),
+                "{config:?}"
+            );
+            assert!(
+                r.steps[1]
+                    .fix
+                    .as_deref()
+                    .unwrap()
+                    .contains(&format!("configure --registry {HOST}"))
+            );
+            assert!(
+                f.calls.borrow().is_empty(),
+                "no AWS call before the config is right"
+            );
+        }
+        assert_eq!(run(&fake(), &DockerConfig::Skipped).verdict, Verdict::Ok);
+
+        let f = Fake {
+            caller: Err(ApiFailure {
+                code: None,
+                message: "no credentials found in chain".into(),
+            }),
+            ..fake()
+        };
+        let r = run(&f, &routed());
+        assert_eq!((r.verdict, r.exit_code), (Verdict::NoCredentials, 4));
+        assert_eq!(*f.calls.borrow(), ["caller"]);
+        let f = Fake {
+            caller: Err(ApiFailure {
+                code: Some("ExpiredToken".into()),
+                message: "expired".into(),
+            }),
+            ..fake()
+        };
+        assert!(
+            run(&f, &routed()).steps[2]
+                .fix
+                .as_deref()
+                .unwrap()
+                .contains("refresh")
+        );
+
+        let f = Fake {
+            token: Err(denied(
+                "not authorized to perform: ecr:GetAuthorizationToken",
+            )),
+            ..fake()
+        };
+        let r = run(&f, &routed());
+        assert_eq!((r.verdict, r.exit_code), (Verdict::TokenDenied, 5));
+        let st = r.steps[3].statement.as_ref().unwrap();
+        assert_eq!(
+            (&st["Action"], &st["Resource"]),
+            (&Value::from("ecr:GetAuthorizationToken"), &Value::from("*"))
+        );
+    }
+
+    #[test]
+    fn denials_name_the_missing_policy_and_the_statement_to_add() {
+        // AWS says which policy is missing.
+        let f = Fake {
+            read: Err(denied(
+                "User: arn:aws:sts::222222222222:assumed-role/ci/i-0 is not authorized to perform: ecr:BatchGetImage on resource: arn:aws:ecr:ap-southeast-1:111111111111:repository/audit/sa/cicd-runner because no resource-based policy allows the ecr:BatchGetImage action",
+            )),
+            ..fake()
+        };
+        let r = run(&f, &routed());
+        assert_eq!((r.verdict, r.exit_code), (Verdict::RepositoryPolicy, 6));
+        let step = r.steps.last().unwrap();
+        let st = step.statement.as_ref().unwrap();
+        assert_eq!(st["Principal"]["AWS"][0], "arn:aws:iam::222222222222:root");
+        assert!(
+            step.fix
+                .as_deref()
+                .unwrap()
+                .contains("--allow-account 222222222222 --apply")
+        );
+        let shown = render(&r);
+        assert!(
+            shown.contains("[FAIL] repository")
+                && shown.contains("ecr:BatchGetImage")
+                && shown.contains("exit 6"),
+            "{shown}"
+        );
+
+        let f = Fake {
+            read: Err(denied(
+                "User: arn:aws:sts::222222222222:assumed-role/ci/i-0 is not authorized to perform: ecr:BatchGetImage on resource: arn:aws:ecr:ap-southeast-1:111111111111:repository/audit/sa/cicd-runner because no identity-based policy allows the ecr:BatchGetImage action",
+            )),
+            ..fake()
+        };
+        let r = run(&f, &routed());
+        assert_eq!((r.verdict, r.exit_code), (Verdict::IdentityPolicy, 7));
+        let st = r.steps.last().unwrap().statement.as_ref().unwrap();
+        assert_eq!(
+            st["Resource"][0],
+            "arn:aws:ecr:ap-southeast-1:111111111111:repository/audit/sa/cicd-runner"
+        );
+
+        // AWS does not say: across accounts the repository policy is the usual
+        // culprit; within one account it can only be the identity policy.
+        let r = run(
+            &Fake {
+                read: Err(denied("access denied")),
+                ..fake()
+            },
+            &routed(),
+        );
+        assert_eq!(r.verdict, Verdict::RepositoryPolicy);
+        let r = run(
+            &Fake {
+                caller: caller("111111111111"),
+                read: Err(denied("access denied")),
+                ..fake()
+            },
+            &routed(),
+        );
+        assert_eq!(r.verdict, Verdict::IdentityPolicy);
+    }
+
+    #[test]
+    fn missing_images_and_other_failures() {
+        let nf = |code: &str| ApiFailure {
+            code: Some(code.into()),
+            message: "x".into(),
+        };
+        for code in ["RepositoryNotFoundException", "ImageNotFound"] {
+            let r = run(
+                &Fake {
+                    read: Err(nf(code)),
+                    ..fake()
+                },
+                &routed(),
+            );
+            assert_eq!((r.verdict, r.exit_code), (Verdict::NotFound, 8), "{code}");
+        }
+        let r = run(
+            &Fake {
+                read: Err(nf("ThrottlingException")),
+                ..fake()
+            },
+            &routed(),
+        );
+        assert_eq!((r.verdict, r.exit_code), (Verdict::ApiError, 9));
+        let r = run(
+            &Fake {
+                token: Err(nf("ServerException")),
+                ..fake()
+            },
+            &routed(),
+        );
+        assert_eq!(r.verdict, Verdict::ApiError);
+    }
+
+    #[test]
+    fn the_json_report_is_machine_readable() {
+        let r = run(
+            &Fake {
+                read: Err(denied("because no resource-based policy allows")),
+                ..fake()
+            },
+            &routed(),
+        );
+        let v: Value = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(v["verdict"], "repository-policy");
+        assert_eq!(v["exit_code"], 6);
+        assert_eq!(v["steps"].as_array().unwrap().len(), 5);
+        assert_eq!(v["steps"][4]["ok"], false);
+        assert!(v["steps"][4]["statement"].is_object());
+        assert!(v["steps"][0].get("fix").is_none());
+    }
+}

@@ -1,0 +1,137 @@
+//! `doctor` through the built binary against moto: each link of the chain,
+//! and the exit code of each verdict moto can produce (the denials, which
+//! moto cannot, are the unit tests' fake's).
+
+mod support;
+
+use serde_json::{Value, json};
+use support::Sandbox;
+use support::moto::{DEFAULT_ACCOUNT, Moto};
+
+fn host() -> String {
+    format!("{DEFAULT_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com")
+}
+
+fn setup(moto: &Moto) -> Sandbox {
+    let mut sb = Sandbox::new();
+    moto.attach(&mut sb);
+    sb.with_credentials("AKIAIOSFODNN7EXAMPLE", "secret");
+    sb.set("AWS_ENDPOINT_URL_STS", &moto.endpoint());
+    let docker = sb.path().join("docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    sb.set("DOCKER_CONFIG", docker.to_str().unwrap());
+    sb
+}
+
+fn routed(sb: &Sandbox) {
+    let run = sb.run(&["configure", "--registry", &host()], "");
+    assert_eq!(run.code(), Some(0), "{}", run.stderr());
+}
+
+fn doctor(sb: &Sandbox, image: &str) -> (Option<i32>, Value) {
+    let run = sb.run(&["doctor", "--json", image], "");
+    let report: Value = serde_json::from_str(&run.stdout())
+        .unwrap_or_else(|e| panic!("{e}: {} / {}", run.stdout(), run.stderr()));
+    assert_eq!(
+        Some(report["exit_code"].as_i64().unwrap() as i32),
+        run.code()
+    );
+    (run.code(), report)
+}
+
+fn push_image(moto: &Moto) {
+    moto.ecr("CreateRepository", &json!({"repositoryName": "team/app"}));
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 2, "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},
+        "layers": []
+    });
+    moto.ecr(
+        "PutImage",
+        &json!({"repositoryName": "team/app", "imageManifest": manifest.to_string(), "imageTag": "1.0"}),
+    );
+}
+
+#[test]
+fn a_pullable_image_passes_every_step() {
+    let moto = Moto::start();
+    push_image(&moto);
+    let sb = setup(&moto);
+    routed(&sb);
+    let (code, report) = doctor(&sb, &format!("{}/team/app:1.0", host()));
+    assert_eq!(code, Some(0), "{report:#}");
+    let steps = report["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 5);
+    assert!(steps.iter().all(|s| s["ok"] == true), "{report:#}");
+    assert!(
+        steps[2]["detail"]
+            .as_str()
+            .unwrap()
+            .contains(DEFAULT_ACCOUNT)
+    );
+    // The human form says the same.
+    let run = sb.run(&["doctor", &format!("{}/team/app:1.0", host())], "");
+    assert_eq!(run.code(), Some(0));
+    assert!(
+        run.stdout().contains("verdict: the image can be pulled"),
+        "{}",
+        run.stdout()
+    );
+}
+
+#[test]
+fn each_broken_link_has_its_exit_code() {
+    let moto = Moto::start();
+    push_image(&moto);
+    let sb = setup(&moto);
+
+    let (code, report) = doctor(&sb, "registry.example.com/team/app:1.0");
+    assert_eq!(
+        (code, report["verdict"].as_str()),
+        (Some(2), Some("not-ecr"))
+    );
+
+    // The docker config does not route it yet.
+    let (code, report) = doctor(&sb, &format!("{}/team/app:1.0", host()));
+    assert_eq!(
+        (code, report["verdict"].as_str()),
+        (Some(3), Some("not-routed"))
+    );
+    assert!(
+        report["steps"][1]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("configure --registry")
+    );
+    routed(&sb);
+
+    // No such tag, then no such repository.
+    let (code, report) = doctor(&sb, &format!("{}/team/app:2.0", host()));
+    assert_eq!(
+        (code, report["verdict"].as_str()),
+        (Some(8), Some("not-found")),
+        "{report:#}"
+    );
+    let (code, _) = doctor(&sb, &format!("{}/team/none:1.0", host()));
+    assert_eq!(code, Some(8));
+
+    // No credentials at all.
+    let mut bare = setup(&moto);
+    bare.unset("AWS_ACCESS_KEY_ID")
+        .unset("AWS_SECRET_ACCESS_KEY");
+    routed(&bare);
+    let (code, report) = doctor(&bare, &format!("{}/team/app:1.0", host()));
+    assert_eq!(
+        (code, report["verdict"].as_str()),
+        (Some(4), Some("no-credentials")),
+        "{report:#}"
+    );
+
+    // Bad credentials, refused by moto once it checks signatures.
+    moto.enable_auth();
+    let (code, report) = doctor(&sb, &format!("{}/team/app:1.0", host()));
+    assert_eq!(code, Some(4), "{report:#}");
+    let secret_shown = report.to_string().contains("\"secret\"");
+    assert!(!secret_shown);
+}

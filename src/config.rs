@@ -1,4 +1,6 @@
-//! Every environment variable the helper reads is read here, once.
+//! Every environment variable of the credential path is read here, once.
+//! (Commands that take paths, such as `configure`, read theirs through the
+//! lookup `main` passes them, so their tests can supply their own.)
 
 use std::path::PathBuf;
 use std::time::Duration;

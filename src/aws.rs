@@ -214,8 +214,8 @@ impl AwsTokenSource {
         registry: &Registry,
         source: &CredentialSource,
     ) -> Result<AuthToken, TokenError> {
-        let region = Region::new(registry.api_region().to_owned());
-        let fips = matches!(registry, Registry::Private(p) if p.fips);
+        let (region, fips) = api_location(registry);
+        let region = Region::new(region);
         let credentials = self.credentials(source, &region).await?;
         let config = self.sdk_config(region, fips, Some(credentials)).await?;
         match registry {
@@ -380,8 +380,8 @@ impl DoctorApi for AwsTokenSource {
         source: &CredentialSource,
     ) -> Result<AuthToken, ApiFailure> {
         self.block_on(async {
-            let region = Region::new(registry.api_region().to_owned());
-            let fips = matches!(registry, Registry::Private(p) if p.fips);
+            let (region, fips) = api_location(registry);
+            let region = Region::new(region);
             let credentials = self.credentials(source, &region).await?;
             let config = self.sdk_config(region, fips, Some(credentials)).await?;
             let Registry::Private(p) = registry else {
@@ -499,6 +499,14 @@ impl TokenSource for AwsTokenSource {
     ) -> Result<AuthToken, TokenError> {
         self.block_on(self.fetch_async(registry, credentials))
     }
+}
+
+/// Where a registry's token is asked for: the region its host names (never
+/// a region lookup, which alone costs seconds off EC2) and whether on the
+/// FIPS endpoint. The partition follows from the region.
+pub fn api_location(registry: &Registry) -> (String, bool) {
+    let fips = matches!(registry, Registry::Private(p) if p.fips);
+    (registry.api_region().to_owned(), fips)
 }
 
 fn token(
@@ -672,6 +680,103 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    /// Each host form reaches its own partition's API, FIPS where the host
+    /// says so, as the SDK's own endpoint rules resolve our choice.
+    #[test]
+    fn every_host_form_reaches_its_api_endpoint() {
+        use aws_sdk_ecr::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+        let table = [
+            (
+                "111111111111.dkr.ecr.us-east-1.amazonaws.com",
+                "https://api.ecr.us-east-1.amazonaws.com",
+            ),
+            (
+                "111111111111.dkr.ecr-fips.us-east-1.amazonaws.com",
+                "https://api.ecr-fips.us-east-1.amazonaws.com",
+            ),
+            (
+                "111111111111.dkr-ecr.us-west-2.on.aws",
+                "https://api.ecr.us-west-2.amazonaws.com",
+            ),
+            (
+                "111111111111.dkr-ecr-fips.us-east-2.on.aws",
+                "https://api.ecr-fips.us-east-2.amazonaws.com",
+            ),
+            (
+                "111111111111.dkr.ecr.us-gov-west-1.amazonaws.com",
+                "https://api.ecr.us-gov-west-1.amazonaws.com",
+            ),
+            (
+                "111111111111.dkr.ecr.cn-north-1.amazonaws.com.cn",
+                "https://api.ecr.cn-north-1.amazonaws.com.cn",
+            ),
+            (
+                "111111111111.dkr-ecr.cn-north-1.on.amazonwebservices.com.cn",
+                "https://api.ecr.cn-north-1.amazonaws.com.cn",
+            ),
+            (
+                "111111111111.dkr.ecr.us-iso-east-1.c2s.ic.gov",
+                "https://api.ecr.us-iso-east-1.c2s.ic.gov",
+            ),
+            (
+                "111111111111.dkr.ecr.us-isob-east-1.sc2s.sgov.gov",
+                "https://api.ecr.us-isob-east-1.sc2s.sgov.gov",
+            ),
+            (
+                "111111111111.dkr.ecr.eu-isoe-west-1.cloud.adc-e.uk",
+                "https://api.ecr.eu-isoe-west-1.cloud.adc-e.uk",
+            ),
+            (
+                "111111111111.dkr.ecr.us-isof-south-1.csp.hci.ic.gov",
+                "https://api.ecr.us-isof-south-1.csp.hci.ic.gov",
+            ),
+            (
+                "111111111111.dkr.ecr.eusc-de-east-1.amazonaws.eu",
+                "https://api.ecr.eusc-de-east-1.amazonaws.eu",
+            ),
+        ];
+        for (host, want) in table {
+            let (region, fips) = api_location(&crate::registry::parse(host).unwrap());
+            let params = Params::builder()
+                .region(region)
+                .use_fips(fips)
+                .use_dual_stack(false)
+                .build()
+                .unwrap();
+            let resolver = DefaultResolver::new();
+            let endpoint = futures_lite_now(resolver.resolve_endpoint(&params))
+                .unwrap_or_else(|e| panic!("{host}: {e}"));
+            assert_eq!(endpoint.url(), want, "{host}");
+        }
+        let public = crate::registry::parse("public.ecr.aws").unwrap();
+        let (region, fips) = api_location(&public);
+        let params = aws_sdk_ecrpublic::config::endpoint::Params::builder()
+            .region(region)
+            .use_fips(fips)
+            .use_dual_stack(false)
+            .build()
+            .unwrap();
+        let resolver = aws_sdk_ecrpublic::config::endpoint::DefaultResolver::new();
+        let endpoint = futures_lite_now(
+            aws_sdk_ecrpublic::config::endpoint::ResolveEndpoint::resolve_endpoint(
+                &resolver, &params,
+            ),
+        )
+        .unwrap();
+        assert_eq!(
+            endpoint.url(),
+            "https://api.ecr-public.us-east-1.amazonaws.com"
+        );
+    }
+
+    /// Endpoint resolution completes at once.
+    fn futures_lite_now<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
     }
 
     #[test]

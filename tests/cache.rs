@@ -681,3 +681,55 @@ fn non_ecr_hosts_are_not_found_without_calls_or_cache() {
     assert_eq!(fake.calls(), 0);
     assert!(!sb.cache_dir().exists(), "no cache dir for non-ECR hosts");
 }
+
+/// A hit must not load any AWS configuration, credential or certificate:
+/// after a cold get, every such file becomes a FIFO, which blocks whoever
+/// opens it. A hit that read one would hang; it must answer at once.
+#[test]
+fn a_hit_reads_no_aws_configuration_credentials_or_certificates() {
+    let (mut sb, fake) = setup();
+    let paths: Vec<String> = ["aws-config", "aws-credentials", "ca.pem", "roots.pem"]
+        .iter()
+        .map(|n| sb.path().join(n).to_string_lossy().into_owned())
+        .collect();
+    sb.set("AWS_CONFIG_FILE", &paths[0])
+        .set("AWS_SHARED_CREDENTIALS_FILE", &paths[1]);
+    let first = sb.get(HOST).secret();
+    for p in &paths {
+        let _ = std::fs::remove_file(p);
+        let c = std::ffi::CString::new(p.as_str()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc_mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo {p}");
+    }
+    sb.set("AWS_CA_BUNDLE", &paths[2])
+        .set("SSL_CERT_FILE", &paths[3]);
+    let mut child = sb
+        .command(&["get"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(HOST.as_bytes())
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("the hit blocked on a configuration file");
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    let run = Run(child.wait_with_output().unwrap());
+    assert_answer(&run, HOST, &first);
+    assert_eq!(fake.calls(), 1);
+}
+
+unsafe extern "C" {
+    #[link_name = "mkfifo"]
+    fn libc_mkfifo(path: *const std::ffi::c_char, mode: u32) -> i32;
+}

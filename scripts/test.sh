@@ -22,11 +22,11 @@ need cargo "the Rust toolchain (rustup)"
 need python3 "Python 3 (Debian: apt-get install python3 python3-venv)"
 
 # --- system tools (apt) ------------------------------------------------------
-# Tests that need system packages (skopeo, podman, docker-registry, ...) get
-# them here, e.g.:
-#   need skopeo "skopeo (apt-get install -y skopeo)"
-# or install them when missing:
-#   command -v skopeo >/dev/null || { apt-get update && apt-get install -y skopeo; }
+# The end-to-end suite (tests/e2e.rs) needs real clients and a real registry:
+# skopeo, podman, docker-registry, the docker CLI. It runs in a private network
+# namespace, so it needs root; it fails (never skips) when a tool is missing.
+[ "$(id -u)" = 0 ] || die "the end-to-end suite needs root (network namespaces, bind mounts)"
+bash tests/e2e/install-deps.sh
 
 # --- moto (PyPI moto[server], pinned) ----------------------------------------
 if ! "$VENV/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null \

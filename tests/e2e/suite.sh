@@ -1,0 +1,768 @@
+#!/usr/bin/env bash
+# The end-to-end suite proper. Runs as PID 1 of fresh network, mount and PID
+# namespaces (tests/e2e/run.sh starts it with unshare): only loopback exists,
+# every change under /etc, /run and /var is a mount private to this namespace,
+# and every process started here dies with it.
+#
+# usage: suite.sh WORK_DIR HELPER MOTO_SERVER
+set -uo pipefail
+
+T=$1
+HELPER_REAL=$2
+MOTO=$3
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+LOGS=$T/logs
+RESULTS=$T/results.tsv
+LIMIT=${E2E_CLIENT_TIMEOUT:-90} # seconds any one client run may take
+mkdir -p "$LOGS" "$T/tmp"
+: >"$RESULTS"
+
+# Registries: two ECR accounts, one ECR account whose registry does not accept
+# what the API issues, and a registry that is not ECR at all. Their addresses
+# are TEST-NET-1 addresses on the loopback interface, not 127.0.0.0/8: the
+# docker CLI treats every registry resolving into 127.0.0.0/8 as insecure (no
+# certificate check, plain-HTTP fallback), which would make its TLS vacuous.
+# One more name, LB, serves registry I again on 127.0.0.15 to show exactly that.
+A=111111111111.dkr.ecr.us-east-1.amazonaws.com A_IP=192.0.2.11 A_PW=111111111111-auth-token
+B=333333333333.dkr.ecr.eu-west-1.amazonaws.com B_IP=192.0.2.12 B_PW=333333333333-auth-token
+C=444444444444.dkr.ecr.us-west-2.amazonaws.com C_IP=192.0.2.13 C_PW=not-what-the-api-issues
+I=registry.internal.test I_IP=192.0.2.14 I_USER=internal I_PW=internal-e2e-secret
+LB=loopback-registry.internal.test LB_IP=127.0.0.15
+REPO=team/app:1.0
+MOTO_PORT=5000
+FAKE_PORT=5001
+KEY_ID=AKIAIOSFODNN7EXAMPLE # moto's default account 123456789012: the caller
+SECRET=e2e/not+a+real/secret+key0123456789abcdef
+
+# --- reporting ---------------------------------------------------------------
+say() { printf '%s\n' "$*"; }
+
+record() { # STATUS GROUP NAME [DETAIL]
+    printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "${4:-}" >>"$RESULTS"
+    printf '%-5s %-9s %s%s\n' "$1" "$2" "$3" "${4:+  [$4]}"
+}
+
+die() { # MESSAGE [LOG]: a set-up step failed; nothing after it can run
+    record FAIL setup "$1"
+    [ -n "${2:-}" ] && [ -f "$2" ] && tail -n 40 "$2" | sed 's/^/    | /'
+    say "e2e: set-up failed, stopping"
+    exit 1
+}
+
+show() { # FILE: the end of a log, indented
+    [ -s "$1" ] && tail -n "${2:-25}" "$1" | sed "s/^/    | /"
+    return 0
+}
+
+# check GROUP NAME CMD...: a verification run in the suite's own environment
+check() {
+    local group=$1 name=$2
+    shift 2
+    if "$@" >"$LOGS/check.out" 2>&1; then
+        record PASS "$group" "$name"
+    else
+        record FAIL "$group" "$name" "$(tail -n 5 "$LOGS/check.out" | tr '\n' ' ')"
+    fi
+}
+
+# --- API call accounting ----------------------------------------------------
+API_MODE=moto # moto | fake | none: which API server the helper talks to now
+SYNC=0
+api_count() {
+    case $API_MODE in
+    moto) grep -c '"POST ' "$LOGS/moto.log" || true ;;
+    fake) if [ -f "$T/fake-calls.txt" ]; then wc -l <"$T/fake-calls.txt"; else echo 0; fi ;;
+    *) echo 0 ;;
+    esac
+}
+# moto writes its access log line after answering: make it write a marker and
+# wait for it, so every earlier request is counted (the fake counts first).
+api_sync() {
+    [ "$API_MODE" = moto ] || return 0
+    SYNC=$((SYNC + 1))
+    curl -s -m 5 -o /dev/null "http://127.0.0.1:$MOTO_PORT/e2e-sync-$SYNC" || true
+    local _
+    for _ in $(seq 400); do
+        grep -q "e2e-sync-$SYNC " "$LOGS/moto.log" && return 0
+        sleep 0.05
+    done
+    say "warning: moto never logged sync marker $SYNC; API counts may be short"
+}
+
+declare -A N_RUNS N_API
+PHASES=()
+note_phase() { [[ " ${PHASES[*]} " == *" $1/$2 "* ]] || PHASES+=("$1/$2"); }
+
+# Helper invocations seen by the counting wrapper: PHASE CLIENT [HOST-REGEX]
+helper_gets() {
+    awk -F'\t' -v p="$1" -v c="$2" -v h="${3:-.}" \
+        '$1 == p && $2 == c && $3 == "get" && $4 ~ h { n++ } END { print n + 0 }' "$T/counter.tsv"
+}
+# GetAuthorizationToken calls the helper logged: PHASE CLIENT
+helper_api_calls() {
+    local f="$LOGS/helper-$1-$2.log"
+    if [ -f "$f" ]; then grep -c 'calling GetAuthorizationToken' "$f" || true; else echo 0; fi
+}
+
+# judge GROUP NAME EXPECT RC OUT HELPER_LOG
+#   EXPECT: ok | ok:REGEX | fail:REGEX (a non-zero exit that is not a timeout,
+#   with REGEX in the output) | observe:REGEX (success, or a failure matching
+#   REGEX: records which; anything else fails)
+OBSERVED=""
+judge() {
+    local group=$1 name=$2 expect=$3 rc=$4 out=$5 hlog=$6 why=""
+    OBSERVED=""
+    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+        why="no answer within ${LIMIT}s (a hang)"
+    else
+        case $expect in
+        ok) [ "$rc" -eq 0 ] || why="exit $rc, expected success" ;;
+        ok:*)
+            if [ "$rc" -ne 0 ]; then
+                why="exit $rc, expected success"
+            elif ! grep -Eq -- "${expect#ok:}" "$out"; then
+                why="output lacks /${expect#ok:}/"
+            fi
+            ;;
+        fail:*)
+            if [ "$rc" -eq 0 ]; then
+                why="succeeded, expected a failure"
+            elif ! grep -Eiq -- "${expect#fail:}" "$out"; then
+                why="exit $rc, but the output lacks /${expect#fail:}/"
+            fi
+            ;;
+        observe:*)
+            if [ "$rc" -eq 0 ]; then
+                OBSERVED=yes
+            elif grep -Eiq -- "${expect#observe:}" "$out"; then
+                OBSERVED=no
+            else
+                why="exit $rc, neither success nor /${expect#observe:}/"
+            fi
+            ;;
+        esac
+    fi
+    if [ -z "$why" ]; then
+        record PASS "$group" "$name" "exit $rc${OBSERVED:+, works: $OBSERVED}"
+        return 0
+    fi
+    record FAIL "$group" "$name" "$why"
+    say "    client output ($out):"
+    show "$out"
+    if [ -s "$hlog" ]; then
+        say "    helper log ($hlog):"
+        show "$hlog" 10
+    fi
+    return 1
+}
+
+# client PHASE CLIENT NAME EXPECT [VAR=VALUE...] -- CMD...
+# Runs CMD bounded by $LIMIT in a clean environment (BASE_ENV, then the
+# VAR=VALUEs), counts what it cost, and judges it.
+client() {
+    local phase=$1 who=$2 name=$3 expect=$4
+    shift 4
+    local extra=()
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+        extra+=("$1")
+        shift
+    done
+    shift
+    local slug
+    slug=$(printf '%s' "$phase-$who-$name" | tr -c 'A-Za-z0-9._-' '_')
+    local out=$LOGS/$slug.out hlog=$LOGS/helper-$phase-$who.log
+    local api0 rc=0
+    api0=$(api_count)
+    timeout -k 5 "$LIMIT" env -i "${BASE_ENV[@]}" E2E_PHASE="$phase" E2E_CLIENT="$who" E2E_CASE="$name" \
+        AWS_ECR_LOG_FILE="$hlog" "${extra[@]}" "$@" >"$out" 2>&1 || rc=$?
+    api_sync
+    note_phase "$phase" "$who"
+    N_RUNS[$phase/$who]=$((${N_RUNS[$phase/$who]:-0} + 1))
+    N_API[$phase/$who]=$((${N_API[$phase/$who]:-0} + $(api_count) - api0))
+    LAST_OUT=$out
+    judge "$who" "$phase: $name" "$expect" "$rc" "$out" "$hlog"
+}
+
+# podman with private storage per case (every pull downloads for real); the
+# paths stay short: podman refuses a runroot longer than 50 characters.
+PODMAN_N=0
+podman_cmd() { # -> PODMAN array
+    PODMAN_N=$((PODMAN_N + 1))
+    local d=$T/p/$PODMAN_N
+    mkdir -p "$d/tmp"
+    PODMAN=(podman --root "$d/root" --runroot "$d/run" --tmpdir "$d/tmp"
+        --storage-driver vfs --cgroup-manager cgroupfs --events-backend file)
+}
+# podman_pull PHASE NAME EXPECT REF [VAR=VALUE...] [-- PULL-FLAGS...]
+# Pulls REF, then prints its digest (image inspect never calls the helper).
+podman_pull() {
+    local phase=$1 name=$2 expect=$3 ref=$4
+    shift 4
+    local vars=() flags=()
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+        vars+=("$1")
+        shift
+    done
+    [ $# -gt 0 ] && shift
+    flags=("$@")
+    podman_cmd
+    client "$phase" podman "$name" "$expect" "${vars[@]}" -- \
+        bash -c 'ref=$1 n=$2; shift 2; flags=("${@:1:n}"); shift "$n"
+                 "$@" pull --quiet "${flags[@]}" "$ref" && "$@" image inspect --format "digest={{.Digest}}" "$ref"' \
+        _ "$ref" "${#flags[@]}" "${flags[@]}" "${PODMAN[@]}"
+}
+
+# ===========================================================================
+say "== set-up"
+
+# --- the namespace: loopback only; private /etc files, /run, /var ----------
+mount --make-rprivate / || die "mount --make-rprivate /"
+ip link set lo up || die "ip link set lo up"
+for ip in "$A_IP" "$B_IP" "$C_IP" "$I_IP"; do
+    ip addr add "$ip/32" dev lo || die "ip addr add $ip/32 dev lo"
+done
+mount -t tmpfs -o mode=0755 tmpfs /run || die "tmpfs on /run"
+mount -t tmpfs -o mode=1777 tmpfs /var/tmp || die "tmpfs on /var/tmp"
+# skopeo (as root) keeps its blob-info cache in /var/lib/containers/cache
+mount -t tmpfs -o mode=0755 tmpfs /var/lib || die "tmpfs on /var/lib"
+if ip -o link | grep -v ': lo:' | grep -q .; then die "an interface other than lo exists"; fi
+
+mkdir -p "$T/etc"
+cat >"$T/etc/hosts" <<EOF
+127.0.0.1 localhost
+::1 localhost
+$A_IP $A
+$B_IP $B
+$C_IP $C
+$I_IP $I
+$LB_IP $LB
+EOF
+echo "nameserver 127.0.0.1" >"$T/etc/resolv.conf" # nothing answers: no lookup leaves
+mount --bind "$T/etc/hosts" /etc/hosts || die "bind /etc/hosts"
+mount --bind "$T/etc/resolv.conf" /etc/resolv.conf || die "bind /etc/resolv.conf"
+[ -d /etc/containers ] || die "/etc/containers is missing (Debian package containers-common)"
+[ -d /etc/docker ] || die "/etc/docker is missing (Debian package docker-registry creates it)"
+cp -a /etc/containers "$T/etc/containers" && cp -a /etc/docker "$T/etc/docker" || die "copy /etc/containers, /etc/docker"
+rm -rf "$T/etc/containers/certs.d" "$T/etc/docker/certs.d"
+cat >"$T/etc/containers/policy.json" <<'EOF'
+{ "default": [ { "type": "insecureAcceptAnything" } ] }
+EOF
+mount --bind "$T/etc/containers" /etc/containers || die "bind /etc/containers"
+mount --bind "$T/etc/docker" /etc/docker || die "bind /etc/docker"
+[ "$(getent hosts "$A" | awk '{print $1}')" = "$A_IP" ] || die "$A does not resolve to $A_IP"
+
+# --- a test CA and a certificate per registry ------------------------------
+P=$T/pki
+mkdir -p "$P"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$P/ca.key" -out "$P/ca.crt" -days 2 -subj "/CN=ecr-login e2e test CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    >"$LOGS/openssl.log" 2>&1 || die "openssl: CA" "$LOGS/openssl.log"
+for h in "$A" "$B" "$C" "$I"; do
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -keyout "$P/$h.key" -out "$P/$h.csr" -subj "/CN=$h" >>"$LOGS/openssl.log" 2>&1 &&
+        san="DNS:$h" && { [ "$h" != "$I" ] || san="$san,DNS:$LB"; } &&
+        printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' "$san" >"$P/$h.ext" &&
+        openssl x509 -req -in "$P/$h.csr" -CA "$P/ca.crt" -CAkey "$P/ca.key" -CAcreateserial \
+            -days 2 -extfile "$P/$h.ext" -out "$P/$h.crt" >>"$LOGS/openssl.log" 2>&1 ||
+        die "openssl: certificate for $h" "$LOGS/openssl.log"
+    mkdir -p "$P/certs.d/$h" && cp "$P/ca.crt" "$P/certs.d/$h/ca.crt"
+done
+cat /etc/ssl/certs/ca-certificates.crt "$P/ca.crt" >"$P/bundle.crt" || die "CA bundle"
+
+# --- registries ---------------------------------------------------------------
+bcrypt_line() { # USER PASSWORD
+    if command -v htpasswd >/dev/null; then
+        htpasswd -nbB "$1" "$2" | head -n 1
+    else
+        python3 -c 'import bcrypt, sys; print(sys.argv[1] + ":" + bcrypt.hashpw(sys.argv[2].encode(), bcrypt.gensalt()).decode())' "$1" "$2"
+    fi
+}
+start_registry() { # NAME HOST IP USER PASSWORD [DATA-OF]
+    local d=$T/reg/$1
+    mkdir -p "$d"
+    if [ -n "${6:-}" ]; then ln -s "$T/reg/$6/data" "$d/data"; else mkdir -p "$d/data"; fi
+    bcrypt_line "$4" "$5" >"$d/htpasswd" || die "htpasswd for $2"
+    cat >"$d/config.yml" <<EOF
+version: 0.1
+log:
+  level: info
+  formatter: text
+storage:
+  filesystem:
+    rootdirectory: $d/data
+  delete:
+    enabled: true
+http:
+  addr: $3:443
+  secret: e2e-secret-$1
+  tls:
+    certificate: $P/$2.crt
+    key: $P/$2.key
+auth:
+  htpasswd:
+    realm: $2
+    path: $d/htpasswd
+EOF
+    docker-registry serve "$d/config.yml" >"$LOGS/registry-$1.log" 2>&1 &
+}
+start_registry a "$A" "$A_IP" AWS "$A_PW"
+start_registry b "$B" "$B_IP" AWS "$B_PW"
+start_registry c "$C" "$C_IP" AWS "$C_PW"
+start_registry i "$I" "$I_IP" "$I_USER" "$I_PW"
+start_registry lb "$I" "$LB_IP" "$I_USER" "$I_PW" i # registry I again, at 127.0.0.15
+
+# --- moto (the ECR and STS API) and the fake ECR for the warm round ---------
+"$MOTO" -H 127.0.0.1 -p "$MOTO_PORT" >"$LOGS/moto.log" 2>&1 &
+python3 "$HERE/fake_ecr.py" "$FAKE_PORT" "$T/fake-calls.txt" >"$LOGS/fake-ecr.log" 2>&1 &
+
+wait_for() { # WHAT LOG CMD...: readiness, polled for up to 60 s
+    local _
+    for _ in $(seq 600); do
+        "${@:3}" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    die "$1 did not come up" "$2"
+}
+for r in a:$A b:$B c:$C i:$I lb:$LB; do
+    wait_for "registry $r" "$LOGS/registry-${r%%:*}.log" \
+        bash -c '[ "$(curl -s -m 2 -o /dev/null -w "%{http_code}" --cacert "$1" "https://$2/v2/")" = 401 ]' _ "$P/ca.crt" "${r#*:}"
+done
+wait_for moto "$LOGS/moto.log" curl -sf -m 2 "http://127.0.0.1:$MOTO_PORT/moto-api/"
+wait_for "fake ECR" "$LOGS/fake-ecr.log" curl -s -m 2 -o /dev/null "http://127.0.0.1:$FAKE_PORT/"
+record PASS setup "namespace, CA, 4 registries, moto and fake ECR up"
+
+# --- a tiny OCI image, built by hand ----------------------------------------
+IMG=$T/img
+mkdir -p "$IMG/rootfs" "$IMG/layout/blobs/sha256"
+echo "hello from the docker-credential-ecr-login e2e suite" >"$IMG/rootfs/hello.txt"
+ARCH=$(uname -m)
+case $ARCH in x86_64) ARCH=amd64 ;; aarch64) ARCH=arm64 ;; esac
+blob() { # FILE -> digest (hex); stores the file as a blob
+    local d
+    d=$(sha256sum "$1" | cut -d' ' -f1)
+    cp "$1" "$IMG/layout/blobs/sha256/$d"
+    echo "$d"
+}
+tar --numeric-owner --owner=0 --group=0 --mtime=@0 -C "$IMG/rootfs" -cf "$IMG/layer.tar" hello.txt || die "tar"
+DIFF_ID=$(sha256sum "$IMG/layer.tar" | cut -d' ' -f1)
+gzip -n -c "$IMG/layer.tar" >"$IMG/layer.tar.gz"
+LDIG=$(blob "$IMG/layer.tar.gz")
+printf '{"architecture":"%s","os":"linux","config":{"Cmd":["/hello.txt"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]},"history":[{"created_by":"tests/e2e/suite.sh"}]}' \
+    "$ARCH" "$DIFF_ID" >"$IMG/config.json"
+CDIG=$(blob "$IMG/config.json")
+printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%d},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:%s","size":%d}]}' \
+    "$CDIG" "$(stat -c %s "$IMG/config.json")" "$LDIG" "$(stat -c %s "$IMG/layer.tar.gz")" >"$IMG/manifest.json"
+MDIG=$(blob "$IMG/manifest.json")
+printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%d,"annotations":{"org.opencontainers.image.ref.name":"1.0"}}]}' \
+    "$MDIG" "$(stat -c %s "$IMG/manifest.json")" >"$IMG/layout/index.json"
+echo '{"imageLayoutVersion":"1.0.0"}' >"$IMG/layout/oci-layout"
+
+# Pushed with explicit credentials and an explicit CA: nothing of the set-up
+# under test is involved.
+push() { # HOST USER PASSWORD
+    env -i PATH="$PATH" HOME="$T/home-push" TMPDIR="$T/tmp" \
+        timeout -k 5 "$LIMIT" skopeo copy --quiet --dest-creds "$2:$3" --dest-cert-dir "$P/certs.d/$1" \
+        "oci:$IMG/layout:1.0" "docker://$1/$REPO" >"$LOGS/push-$1.log" 2>&1 ||
+        die "push to $1" "$LOGS/push-$1.log"
+}
+push "$A" AWS "$A_PW"
+push "$B" AWS "$B_PW"
+push "$C" AWS "$C_PW"
+push "$I" "$I_USER" "$I_PW"
+record PASS setup "image sha256:${MDIG:0:12}… pushed to all 4 registries"
+
+# --- the helper: on PATH, behind a counting wrapper ---------------------------
+mkdir -p "$T/bin" "$T/wrap"
+ln -s "$HELPER_REAL" "$T/bin/docker-credential-ecr-login"
+: >"$T/counter.tsv"
+cat >"$T/wrap/docker-credential-ecr-login" <<EOF
+#!/bin/sh
+# Counting wrapper: one line per call (phase, client, action, server URL, case)
+# in \$E2E_COUNTER, then the real helper, with the same stdin.
+real="$T/bin/docker-credential-ecr-login"
+if [ "\${1:-}" = get ]; then
+    IFS= read -r url || true
+    printf '%s\t%s\tget\t%s\t%s\n' "\${E2E_PHASE:-none}" "\${E2E_CLIENT:-none}" "\$url" "\${E2E_CASE:-}" >>"\${E2E_COUNTER:-/dev/null}"
+    exec "\$real" "\$@" <<END
+\$url
+END
+fi
+printf '%s\t%s\t%s\t-\t%s\n' "\${E2E_PHASE:-none}" "\${E2E_CLIENT:-none}" "\${1:-}" "\${E2E_CASE:-}" >>"\${E2E_COUNTER:-/dev/null}"
+exec "\$real" "\$@"
+EOF
+chmod 0755 "$T/wrap/docker-credential-ecr-login"
+
+mkdir -p "$T/home-empty" "$T/home-docker" "$T/xdg-run" "$T/aws" "$T/empty-docker"
+chmod 0700 "$T/xdg-run"
+ln -s "$T/docker" "$T/home-docker/.docker" # a HOME whose ~/.docker is the docker config dir
+echo '{}' >"$T/empty-auth.json"
+
+BASE_ENV=(
+    PATH="$T/wrap:$T/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    HOME="$T/home-empty" XDG_RUNTIME_DIR="$T/xdg-run" TMPDIR="$T/tmp" LANG=C.UTF-8
+    AWS_ACCESS_KEY_ID="$KEY_ID" AWS_SECRET_ACCESS_KEY="$SECRET"
+    AWS_CONFIG_FILE="$T/aws/config" AWS_SHARED_CREDENTIALS_FILE="$T/aws/credentials"
+    AWS_EC2_METADATA_DISABLED=true AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT"
+    AWS_ECR_CACHE_DIR="$T/cache" AWS_ECR_LOG=info AWS_ECR_TIMEOUT=5
+    DOCKER_HOST="unix://$T/no-docker-daemon.sock"
+    E2E_COUNTER="$T/counter.tsv"
+)
+
+# ===========================================================================
+say "== configure"
+
+DC=$T/docker/config.json # the docker config
+CA_JSON=$T/containers/auth.json # the containers auth file
+AUTH_I=$(printf '%s:%s' "$I_USER" "$I_PW" | base64 -w0)
+mkdir -p "$T/docker"
+# As `docker login` writes it (tab-indented), with the non-ECR registry.
+printf '{\n\t"auths": {\n\t\t"%s": {\n\t\t\t"auth": "%s"\n\t\t}\n\t}\n}\n' "$I" "$AUTH_I" >"$DC"
+chmod 0600 "$DC"
+AUTHS_BLOCK=$(printf '\t"auths": {\n\t\t"%s": {\n\t\t\t"auth": "%s"\n\t\t}\n\t}' "$I" "$AUTH_I")
+mkdir -p "$T/probe-docker" "$T/out" # the trust probes' docker config: I and LB
+printf '{\n\t"auths": {\n\t\t"%s": {\n\t\t\t"auth": "%s"\n\t\t},\n\t\t"%s": {\n\t\t\t"auth": "%s"\n\t\t}\n\t}\n}\n' \
+    "$I" "$AUTH_I" "$LB" "$AUTH_I" >"$T/probe-docker/config.json"
+
+json_check() { # FILE PYTHON-EXPR(d, text): the file parses and the expression holds
+    python3 - "$@" <<'PY'
+import json, sys
+text = open(sys.argv[1]).read()
+d = json.loads(text)
+ok = eval(sys.argv[2], {"d": d, "text": text, "A": sys.argv[3:]})
+print(json.dumps(d)[:300])
+sys.exit(0 if ok else 1)
+PY
+}
+auths_intact() { # the auths entry is there byte for byte, and the same JSON
+    python3 - "$DC" "$AUTHS_BLOCK" "$I" "$AUTH_I" <<'PY'
+import json, sys
+path, block, host, auth = sys.argv[1:]
+text = open(path).read()
+assert block in text, "the auths block is not byte-identical:\n" + text
+assert json.loads(text)["auths"] == {host: {"auth": auth}}, text
+PY
+}
+no_tmp_in() { # DIR...: no temporary files anywhere below
+    local found
+    found=$(find "$@" -name '*.tmp' 2>/dev/null)
+    [ -z "$found" ] || { echo "left behind: $found"; return 1; }
+}
+mode_is() { [ "$(stat -c %a "$1")" = "$2" ] || { echo "$1 has mode $(stat -c %a "$1"), want $2"; return 1; }; }
+
+client configure configure "configure A and B into the docker config and auth.json" ok -- \
+    docker-credential-ecr-login configure --registry "$A" --registry "https://$B/" \
+    --docker-config "$DC" --containers-auth "$CA_JSON"
+record_configure_checks() {
+    check configure "docker config: credHelpers has exactly $*" json_check "$DC" \
+        'd["credHelpers"] == {h: "ecr-login" for h in A}' "$@"
+    check configure "auth.json: credHelpers has exactly $*" json_check "$CA_JSON" \
+        'd == {"credHelpers": {h: "ecr-login" for h in A}}' "$@"
+    check configure "the non-ECR auths entry is byte-identical" auths_intact
+    check configure "docker config keeps mode 0600" mode_is "$DC" 600
+    check configure "auth.json is created 0600" mode_is "$CA_JSON" 600
+}
+record_configure_checks "$A" "$B"
+sum_before=$(cat "$DC" "$CA_JSON" | sha256sum)
+client configure configure "configure again: nothing to do" "ok:already up to date" -- \
+    docker-credential-ecr-login configure --registry "$A" --registry "$B" \
+    --docker-config "$DC" --containers-auth "$CA_JSON"
+check configure "configure again leaves both files byte-identical" \
+    test "$(cat "$DC" "$CA_JSON" | sha256sum)" = "$sum_before"
+client configure configure "configure refuses a non-ECR host" "fail:not an Amazon ECR registry" -- \
+    docker-credential-ecr-login configure --registry "$I" --docker-config "$DC" --containers-auth "$CA_JSON"
+check configure "after the refusal both files are byte-identical" \
+    test "$(cat "$DC" "$CA_JSON" | sha256sum)" = "$sum_before"
+client configure configure "configure adds $C (wrong password) to both files" ok -- \
+    docker-credential-ecr-login configure --registry "$C" --docker-config "$DC" --containers-auth "$CA_JSON"
+record_configure_checks "$A" "$B" "$C"
+mkdir -p "$T/broken"
+printf '{ "auths": {' >"$T/broken/config.json"
+client configure configure "configure refuses a broken docker config" "fail:invalid JSON" -- \
+    docker-credential-ecr-login configure --registry "$A" --docker-config "$T/broken/config.json"
+check configure "the broken config is untouched, no temporary file" \
+    bash -c '[ "$(cat "$1/config.json")" = "{ \"auths\": {" ] && [ "$(ls -A "$1")" = config.json ]' _ "$T/broken"
+
+# ===========================================================================
+say "== trust: which CA configuration each client honours (registry $I, explicit credentials)"
+
+declare -A TRUST
+TRUST_MODES=()
+# trust_probe MODE EXPECT HOST [VAR=VALUE...]
+trust_probe() {
+    local mode=$1 expect=$2 host=$3
+    shift 3
+    local cert_err='x509|certificate signed by unknown authority|certificate verify failed|unknown authority'
+    [ "$expect" = observe ] && expect="observe:$cert_err" || expect="fail:$cert_err"
+    TRUST_MODES+=("$mode")
+    client trust skopeo "skopeo inspect, $mode" "$expect" "$@" -- \
+        skopeo inspect --creds "$I_USER:$I_PW" "docker://$host/$REPO"
+    TRUST[skopeo/$mode]=${OBSERVED:-no}
+    podman_cmd
+    client trust podman "podman pull, $mode" "$expect" "$@" -- \
+        "${PODMAN[@]}" pull --quiet --creds "$I_USER:$I_PW" "$host/$REPO"
+    TRUST[podman/$mode]=${OBSERVED:-no}
+    client trust docker "docker manifest inspect, $mode" "$expect" DOCKER_CONFIG="$T/probe-docker" "$@" -- \
+        docker manifest inspect "$host/$REPO"
+    TRUST[docker/$mode]=${OBSERVED:-no}
+}
+API_MODE=none
+trust_probe "no trust configured" fail "$I"
+trust_probe "no trust configured, registry on 127.0.0.15" observe "$LB"
+mkdir -p /etc/containers/certs.d && cp -r "$P/certs.d/$I" /etc/containers/certs.d/
+trust_probe "/etc/containers/certs.d/<host>/ca.crt" observe "$I"
+rm -rf /etc/containers/certs.d
+mkdir -p /etc/docker/certs.d && cp -r "$P/certs.d/$I" /etc/docker/certs.d/
+trust_probe "/etc/docker/certs.d/<host>/ca.crt" observe "$I"
+rm -rf /etc/docker/certs.d
+mount --bind "$P/bundle.crt" /etc/ssl/certs/ca-certificates.crt || die "bind the CA bundle"
+trust_probe "system bundle /etc/ssl/certs/ca-certificates.crt" observe "$I"
+umount /etc/ssl/certs/ca-certificates.crt || die "unbind the CA bundle"
+trust_probe "SSL_CERT_FILE=bundle" observe "$I" SSL_CERT_FILE="$P/bundle.crt"
+
+# From here on: every place at once.
+mkdir -p /etc/containers/certs.d /etc/docker/certs.d
+cp -r "$P/certs.d/." /etc/containers/certs.d/ && cp -r "$P/certs.d/." /etc/docker/certs.d/ || die "certs.d"
+mount --bind "$P/bundle.crt" /etc/ssl/certs/ca-certificates.crt || die "bind the CA bundle"
+API_MODE=moto
+
+# ===========================================================================
+say "== controls: the registries demand credentials, the helper answers"
+
+client control skopeo "anonymous inspect of $A is refused" "fail:unauthorized|authentication required|401" -- \
+    skopeo inspect --no-creds "docker://$A/$REPO"
+podman_pull control "pull of $A with an empty auth file is refused" "fail:unauthorized|authentication required|401" \
+    "$A/$REPO" REGISTRY_AUTH_FILE="$T/empty-auth.json"
+client control docker "manifest inspect of $A with an empty config is refused" "fail:unauthorized|authentication required|401|no basic auth" \
+    DOCKER_CONFIG="$T/empty-docker" -- docker manifest inspect "$A/$REPO"
+for h in "$A" "$B"; do
+    pw=${h%%.*}-auth-token
+    client moto helper "get $h" "ok:\"Secret\":\"$pw\"" -- \
+        bash -c 'printf "%s\n" "$1" | docker-credential-ecr-login get' _ "$h"
+done
+
+# ===========================================================================
+say "== clients through credHelpers, API = moto (tokens already expired: no caching)"
+
+DIGEST_RE="\"Digest\": \"sha256:$MDIG\""
+declare -A CFG_NAME=(
+    [docker]="docker config via --authfile"
+    [home]="\$HOME/.docker/config.json"
+    [authjson]="auth.json via REGISTRY_AUTH_FILE"
+)
+for h in "$A" "$B"; do
+    acct=${h%%.*}
+    client moto skopeo "inspect $acct, ${CFG_NAME[docker]}" "ok:$DIGEST_RE" -- \
+        skopeo inspect --authfile "$DC" "docker://$h/$REPO"
+    client moto skopeo "inspect $acct, ${CFG_NAME[home]}" "ok:$DIGEST_RE" HOME="$T/home-docker" -- \
+        skopeo inspect "docker://$h/$REPO"
+    client moto skopeo "inspect $acct, ${CFG_NAME[authjson]}" "ok:$DIGEST_RE" REGISTRY_AUTH_FILE="$CA_JSON" -- \
+        skopeo inspect "docker://$h/$REPO"
+    for cfg in docker authjson; do
+        out=$T/out/skopeo-$acct-$cfg
+        if [ $cfg = docker ]; then
+            client moto skopeo "copy $acct to oci:, ${CFG_NAME[$cfg]}" ok -- \
+                skopeo copy --quiet --authfile "$DC" "docker://$h/$REPO" "oci:$out:x"
+        else
+            client moto skopeo "copy $acct to oci:, ${CFG_NAME[$cfg]}" ok REGISTRY_AUTH_FILE="$CA_JSON" -- \
+                skopeo copy --quiet "docker://$h/$REPO" "oci:$out:x"
+        fi
+        check skopeo "moto: the copy of $acct ($cfg) holds the pushed layer and config" \
+            test -s "$out/blobs/sha256/$LDIG" -a -s "$out/blobs/sha256/$CDIG"
+    done
+
+    podman_pull moto "pull $acct, ${CFG_NAME[docker]}" "ok:digest=sha256:$MDIG" "$h/$REPO" -- --authfile "$DC"
+    podman_pull moto "pull $acct, ${CFG_NAME[home]}" "ok:digest=sha256:$MDIG" "$h/$REPO" HOME="$T/home-docker"
+    podman_pull moto "pull $acct, ${CFG_NAME[authjson]}" "ok:digest=sha256:$MDIG" "$h/$REPO" REGISTRY_AUTH_FILE="$CA_JSON"
+
+    client moto docker "manifest inspect $acct, DOCKER_CONFIG" "ok:sha256:$CDIG" DOCKER_CONFIG="$T/docker" -- \
+        docker manifest inspect "$h/$REPO"
+    client moto docker "manifest inspect $acct, ${CFG_NAME[home]}" "ok:sha256:$CDIG" HOME="$T/home-docker" -- \
+        docker manifest inspect "$h/$REPO"
+done
+
+say "== where podman and skopeo look without being told (observations)"
+declare -A LOOKUP
+NOAUTH='unauthorized|authentication required|401'
+client moto skopeo "inspect ${A%%.*}, DOCKER_CONFIG only" "observe:$NOAUTH" DOCKER_CONFIG="$T/docker" -- \
+    skopeo inspect "docker://$A/$REPO"
+LOOKUP[skopeo/DOCKER_CONFIG]=$OBSERVED
+podman_pull moto "pull ${A%%.*}, DOCKER_CONFIG only" "observe:$NOAUTH" "$A/$REPO" DOCKER_CONFIG="$T/docker"
+LOOKUP[podman/DOCKER_CONFIG]=$OBSERVED
+mkdir -p "$T/xdg-auth/containers" && chmod 0700 "$T/xdg-auth"
+cp "$CA_JSON" "$T/xdg-auth/containers/auth.json"
+client moto skopeo "inspect ${A%%.*}, \$XDG_RUNTIME_DIR/containers/auth.json (configure's default)" "observe:$NOAUTH" \
+    XDG_RUNTIME_DIR="$T/xdg-auth" -- skopeo inspect "docker://$A/$REPO"
+LOOKUP[skopeo/XDG_RUNTIME_DIR]=$OBSERVED
+podman_pull moto "pull ${A%%.*}, \$XDG_RUNTIME_DIR/containers/auth.json (configure's default)" "observe:$NOAUTH" \
+    "$A/$REPO" XDG_RUNTIME_DIR="$T/xdg-auth"
+LOOKUP[podman/XDG_RUNTIME_DIR]=$OBSERVED
+
+# ===========================================================================
+say "== negative: a registry that refuses the issued token; a plain auths registry"
+
+# The registry's own log proves each failure is its refusal of the token.
+reg_refusals() { grep -cF 'error authenticating user \"AWS\": authentication failure' "$LOGS/registry-c.log" || true; }
+refused_by_c() { # CLIENT REFUSALS-BEFORE
+    check "$1" "negative: registry ${C%%.*} logged the refusal of user AWS" test "$(reg_refusals)" -gt "$2"
+}
+r0=$(reg_refusals)
+client negative skopeo "inspect ${C%%.*} (password mismatch) fails cleanly" "fail:unauthorized|authentication required|401" -- \
+    skopeo inspect --authfile "$DC" "docker://$C/$REPO"
+refused_by_c skopeo "$r0"
+r0=$(reg_refusals)
+podman_pull negative "pull ${C%%.*} (password mismatch) fails cleanly" "fail:unauthorized|authentication required|401" \
+    "$C/$REPO" -- --authfile "$DC"
+refused_by_c podman "$r0"
+r0=$(reg_refusals)
+client negative docker "manifest inspect ${C%%.*} (password mismatch) fails cleanly" "fail:unauthorized|authentication required|401|no basic auth" \
+    DOCKER_CONFIG="$T/docker" -- docker --debug manifest inspect "$C/$REPO"
+refused_by_c docker "$r0"
+for who in skopeo podman docker; do
+    check "$who" "negative: the helper was asked for ${C%%.*} and got a token (the 401 is the registry's)" \
+        bash -c '[ "$(awk -F"\t" -v c="$1" -v h="$2" "\$1==\"negative\" && \$2==c && \$4 ~ h" "$3" | wc -l)" -ge 1 ] &&
+                 grep -q "calling GetAuthorizationToken" "$4" && ! grep -qiE "ERROR|credentials not found" "$4"' \
+        _ "$who" "$C" "$T/counter.tsv" "$LOGS/helper-negative-$who.log"
+done
+
+client negative skopeo "inspect $I (plain auths entry)" "ok:$DIGEST_RE" -- \
+    skopeo inspect --authfile "$DC" "docker://$I/$REPO"
+client negative skopeo "inspect $I (plain auths entry, \$HOME/.docker)" "ok:$DIGEST_RE" HOME="$T/home-docker" -- \
+    skopeo inspect "docker://$I/$REPO"
+podman_pull negative "pull $I (plain auths entry)" "ok:digest=sha256:$MDIG" "$I/$REPO" -- --authfile "$DC"
+client negative docker "manifest inspect $I (plain auths entry)" "ok:sha256:$CDIG" DOCKER_CONFIG="$T/docker" -- \
+    docker manifest inspect "$I/$REPO"
+check configure "no client ever called the helper for $I" \
+    bash -c '! grep -F "$1" "$2"' _ "$I" "$T/counter.tsv"
+check configure "the $I auths entry is still byte-identical after all runs" auths_intact
+
+# ===========================================================================
+say "== helper errors: the API is unreachable"
+
+API_MODE=none
+DOWN=(AWS_ENDPOINT_URL="http://127.0.0.1:9" AWS_ECR_TIMEOUT=2)
+client helper-error skopeo "inspect ${A%%.*} with the API down fails cleanly" "fail:unauthorized|authentication required|401" \
+    "${DOWN[@]}" -- skopeo inspect --authfile "$DC" "docker://$A/$REPO"
+podman_pull helper-error "pull ${A%%.*} with the API down fails cleanly" "fail:unauthorized|authentication required|401" \
+    "$A/$REPO" "${DOWN[@]}" -- --authfile "$DC"
+client helper-error docker "manifest inspect ${A%%.*} with the API down fails cleanly" "fail:unauthorized|authentication required|401|no basic auth" \
+    "${DOWN[@]}" DOCKER_CONFIG="$T/docker" -- docker manifest inspect "$A/$REPO"
+client helper-error helper "get ${A%%.*} with the API down says credentials not found" "fail:credentials not found in native keychain" \
+    "${DOWN[@]}" -- bash -c 'printf "%s\n" "$1" | docker-credential-ecr-login get' _ "$A"
+for who in skopeo podman docker helper; do
+    check "$who" "helper-error: the helper was called and logged its failure" \
+        bash -c '[ "$(awk -F"\t" -v c="$1" "\$1==\"helper-error\" && \$2==c && \$3==\"get\"" "$2" | wc -l)" -ge 1 ] &&
+                 grep -qiE "ERROR|WARN" "$3"' _ "$who" "$T/counter.tsv" "$LOGS/helper-helper-error-$who.log"
+done
+
+# ===========================================================================
+say "== warm cache: API = a fake ECR whose tokens are valid for 12 h"
+
+API_MODE=fake
+WARM=(AWS_ENDPOINT_URL="http://127.0.0.1:$FAKE_PORT" AWS_ECR_CACHE_DIR="$T/cache-warm")
+for h in "$A" "$B"; do
+    client warm-cold helper "cold get ${h%%.*}" "ok:\"Secret\":\"${h%%.*}-auth-token\"" "${WARM[@]}" -- \
+        bash -c 'printf "%s\n" "$1" | docker-credential-ecr-login get' _ "$h"
+done
+check helper "warm-cold: one fake ECR call per registry (2)" test "$(api_count)" -eq 2
+check helper "warm-cold: two cache entries, 0600 in a 0700 directory" \
+    bash -c '[ "$(find "$1" -maxdepth 1 -name "*.json" -perm 0600 | wc -l)" -eq 2 ] && [ "$(stat -c %a "$1")" = 700 ]' _ "$T/cache-warm"
+cold_calls=$(api_count)
+for h in "$A" "$B"; do
+    acct=${h%%.*}
+    client warm skopeo "inspect $acct, ${CFG_NAME[docker]}" "ok:$DIGEST_RE" "${WARM[@]}" -- \
+        skopeo inspect --authfile "$DC" "docker://$h/$REPO"
+    client warm skopeo "inspect $acct, ${CFG_NAME[authjson]}" "ok:$DIGEST_RE" "${WARM[@]}" REGISTRY_AUTH_FILE="$CA_JSON" -- \
+        skopeo inspect "docker://$h/$REPO"
+    client warm skopeo "copy $acct to oci:, ${CFG_NAME[docker]}" ok "${WARM[@]}" -- \
+        skopeo copy --quiet --authfile "$DC" "docker://$h/$REPO" "oci:$T/out/warm-skopeo-$acct:x"
+    podman_pull warm "pull $acct, ${CFG_NAME[docker]}" "ok:digest=sha256:$MDIG" "$h/$REPO" "${WARM[@]}" -- --authfile "$DC"
+    podman_pull warm "pull $acct, ${CFG_NAME[authjson]}" "ok:digest=sha256:$MDIG" "$h/$REPO" "${WARM[@]}" REGISTRY_AUTH_FILE="$CA_JSON"
+    client warm docker "manifest inspect $acct, DOCKER_CONFIG" "ok:sha256:$CDIG" "${WARM[@]}" DOCKER_CONFIG="$T/docker" -- \
+        docker manifest inspect "$h/$REPO"
+done
+for who in skopeo podman docker; do
+    check "$who" "warm: the helper was called, from its cache: 0 API calls, 0 GetAuthorizationToken" \
+        bash -c '[ "$1" -gt 0 ] && [ "$2" -eq 0 ] && [ "$3" -eq 0 ]' _ \
+        "$(helper_gets warm "$who")" "${N_API[warm/$who]:-x}" "$(helper_api_calls warm "$who")"
+done
+check helper "warm: the fake ECR saw no call after the cold round (still $cold_calls)" test "$(api_count)" -eq "$cold_calls"
+
+# ===========================================================================
+say "== files: no partial config or cache file"
+
+check files "no *.tmp in the cache dirs or config dirs" \
+    no_tmp_in "$T/cache" "$T/cache-warm" "$T/docker" "$T/containers" "$T/xdg-auth" "$T/home-docker/" "$T/broken"
+check files "every cache *.json parses (and there are some)" \
+    python3 -c '
+import glob, json, sys
+files = [f for d in sys.argv[1:] for f in glob.glob(d + "/*.json")]
+for f in files:
+    json.load(open(f))
+print(len(files), "files")
+sys.exit(0 if len(files) >= 2 else 1)' "$T/cache" "$T/cache-warm"
+check files "the moto round cached nothing (its tokens expired in 2015)" \
+    bash -c '[ -z "$(find "$1" -name "*.json" 2>/dev/null)" ]' _ "$T/cache"
+check files "the docker config still parses" json_check "$DC" 'True'
+check files "no token, encoded token or secret key in any helper log" \
+    bash -c 'set -- "$1" "$2"/helper-*.log; [ -n "$(cat "${@:2}")" ] && ! grep -lE "auth-token|QVdTOj" "${@:2}" && ! grep -lF "$1" "${@:2}"' \
+    _ "$SECRET" "$LOGS"
+check files "auth.json still parses" json_check "$CA_JSON" 'True'
+
+# ===========================================================================
+say "== numbers"
+
+for who in skopeo podman docker helper; do
+    gets=$(helper_gets moto "$who" 'dkr\.ecr\.')
+    logged=$(helper_api_calls moto "$who")
+    api=${N_API[moto/$who]:-0}
+    check numbers "moto: $who: each helper get made one API call (gets=$gets, logged=$logged, moto POSTs=$api)" \
+        bash -c '[ "$1" -gt 0 ] && [ "$1" -eq "$2" ] && [ "$2" -eq "$3" ]' _ "$gets" "$logged" "$api"
+done
+
+{
+    printf '\n%-13s %-9s %5s %13s %22s %16s\n' phase client runs "helper calls" "GetAuthorizationToken" "API requests"
+    printf '%-13s %-9s %5s %13s %22s %16s\n' ------------- --------- ----- ------------- ---------------------- ----------------
+    for key in "${PHASES[@]}"; do
+        phase=${key%%/*} who=${key#*/}
+        case $phase in
+        moto | control | negative) api_name="(moto)" ;;
+        warm | warm-cold) api_name="(fake)" ;;
+        *) api_name="(none)" ;;
+        esac
+        printf '%-13s %-9s %5s %13s %22s %16s\n' "$phase" "$who" "${N_RUNS[$key]}" \
+            "$(helper_gets "$phase" "$who")" "$(helper_api_calls "$phase" "$who")" "${N_API[$key]:-0} $api_name"
+    done
+    printf '\nHelper calls per client run, by operation (runs that called it; mean calls per run):\n'
+    awk -F'\t' '$3 == "get" && $5 != "" {
+            op = $5; sub(/ [0-9].*/, "", op); sub(/ (of|with|registry|loopback).*/, "", op)
+            k = $1 "\t" $2 " " op; calls[k]++; runs[k "\t" $5] = 1
+        }
+        END {
+            for (r in runs) { split(r, f, "\t"); n[f[1] "\t" f[2]]++ }
+            for (k in calls) { split(k, f, "\t"); printf "  %-13s %-26s %2d runs, %.1f calls per run\n", f[1], f[2], n[k], calls[k] / n[k] }
+        }' "$T/counter.tsv" | sort
+    printf '\nmoto POSTs in all: %s; fake ECR calls in all: %s\n' \
+        "$(grep -c '"POST ' "$LOGS/moto.log")" "$(wc -l <"$T/fake-calls.txt")"
+
+    printf '\nCA trust honoured (probe against %s):\n' "$I"
+    printf '  %-52s %-7s %-7s %-7s\n' "where the test CA is" skopeo podman docker
+    for mode in "${TRUST_MODES[@]}"; do
+        printf '  %-52s %-7s %-7s %-7s\n' "$mode" "${TRUST[skopeo/$mode]:-?}" "${TRUST[podman/$mode]:-?}" "${TRUST[docker/$mode]:-?}"
+    done
+    printf '\nCredentials found without --authfile/REGISTRY_AUTH_FILE:\n'
+    printf '  %-52s %-7s %-7s\n' "where the config is" skopeo podman
+    printf '  %-52s %-7s %-7s\n' "\$HOME/.docker/config.json" yes yes
+    printf '  %-52s %-7s %-7s\n' "DOCKER_CONFIG=dir (no ~/.docker)" "${LOOKUP[skopeo/DOCKER_CONFIG]:-?}" "${LOOKUP[podman/DOCKER_CONFIG]:-?}"
+    printf '  %-52s %-7s %-7s\n' "\$XDG_RUNTIME_DIR/containers/auth.json" "${LOOKUP[skopeo/XDG_RUNTIME_DIR]:-?}" "${LOOKUP[podman/XDG_RUNTIME_DIR]:-?}"
+} | tee "$T/numbers.txt"
+
+pass=$(grep -c '^PASS' "$RESULTS")
+failed=$(grep -c '^FAIL' "$RESULTS")
+say ""
+say "e2e: $pass passed, $failed failed"
+if [ "$failed" -gt 0 ]; then
+    grep '^FAIL' "$RESULTS" | sed 's/^/  /'
+    exit 1
+fi
+exit 0

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::fsutil::{atomic_write, create_private_dir};
+use crate::fsutil::{atomic_write, create_private_dir, remove_stale_temps};
 
 pub const FORMAT_VERSION: u32 = 1;
 /// ECR tokens last 12 hours; a server that claims longer is not believed.
@@ -110,6 +110,8 @@ pub enum CacheError {
     LockTimeout(Duration),
     #[error("cannot write cache entry {path}: {source}")]
     Write { path: PathBuf, source: io::Error },
+    #[error("a {0}-byte entry is larger than any token; not cached")]
+    TooLarge(usize),
 }
 
 /// A cache directory. Constructing one touches no file.
@@ -228,6 +230,11 @@ impl Cache {
         self.ensure_dir()?;
         let path = self.entry_path(key);
         let bytes = serde_json::to_vec(entry).expect("entry serializes");
+        // What `load` would refuse to read is not written at all.
+        if bytes.len() as u64 > MAX_ENTRY_BYTES {
+            return Err(CacheError::TooLarge(bytes.len()));
+        }
+        remove_stale_temps(&path);
         atomic_write(&path, &bytes, 0o600).map_err(|source| CacheError::Write { path, source })
     }
 }
@@ -382,6 +389,19 @@ mod tests {
             .map(|d| d.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("k.json")]);
+    }
+
+    #[test]
+    fn an_oversized_entry_is_not_written() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::new(tmp.path());
+        let mut huge = entry(300);
+        huge.password = "p".repeat(MAX_ENTRY_BYTES as usize);
+        assert!(matches!(
+            cache.store("k", &huge),
+            Err(CacheError::TooLarge(_))
+        ));
+        assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 0);
     }
 
     #[test]

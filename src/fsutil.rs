@@ -49,6 +49,49 @@ pub fn atomic_write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     result
 }
 
+/// Removes the temporary files a killed writer of `path` left behind: those
+/// of a process that no longer exists, or older than ten minutes (a pid can
+/// be reused). Call it holding the lock that orders writers of `path`.
+pub fn remove_stale_temps(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let Ok(entries) = fs::read_dir(if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    }) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let file_name = entry.file_name();
+        let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+            continue;
+        };
+        let Some(pid) = rest
+            .strip_suffix(".tmp")
+            .and_then(|r| r.split('.').next())
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        // SAFETY: kill with signal 0 only checks whether the process exists.
+        let dead = pid != std::process::id() as i32
+            && unsafe { libc::kill(pid, 0) } == -1
+            && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > std::time::Duration::from_secs(600));
+        if dead || old {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Distinguishes temporary files of threads in one process.
 fn nonce() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -99,6 +142,28 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 2, "{names:?}");
+    }
+
+    #[test]
+    fn stale_temporaries_of_dead_writers_are_removed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("k.json");
+        // A pid that cannot exist (above the kernel's maximum).
+        let dead = tmp.path().join(".k.json.99999999.1.tmp");
+        let mine = tmp
+            .path()
+            .join(format!(".k.json.{}.2.tmp", std::process::id()));
+        let other_entry = tmp.path().join(".j.json.99999999.3.tmp");
+        for f in [&dead, &mine, &other_entry] {
+            fs::write(f, b"x").unwrap();
+        }
+        remove_stale_temps(&p);
+        assert!(!dead.exists());
+        assert!(mine.exists(), "a live writer's file stays");
+        assert!(
+            other_entry.exists(),
+            "another entry's file is not ours to judge"
+        );
     }
 
     #[test]

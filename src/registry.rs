@@ -128,6 +128,14 @@ pub fn server_host(input: &str) -> Result<String, ParseError> {
 pub fn parse(input: &str) -> Result<Registry, ParseError> {
     let host = server_host(input)?;
     let not_ecr = || ParseError::NotEcr(host.clone());
+    // What DNS cannot resolve is no host at all, whatever it looks like.
+    if host.len() > 253
+        || host
+            .split('.')
+            .any(|label| label.is_empty() || label.len() > 63)
+    {
+        return Err(not_ecr());
+    }
     if !host
         .bytes()
         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
@@ -460,6 +468,12 @@ mod tests {
             "111111111111.dkr.ecr.us-east-1.amazonaws.com\0",
             "111111111111.dkr.ecr.us-east-1.amazonaws.com%2f",
             "xn--111111111111.dkr.ecr.us-east-1.amazonaws.com",
+            "111111111111..dkr.ecr.us-east-1.amazonaws.com",
+            &format!("111111111111.dkr.ecr.us-{}-1.amazonaws.com", "e".repeat(70)),
+            &format!(
+                "111111111111.dkr.ecr.us-east-1.amazonaws.com{}",
+                ".a".repeat(120)
+            ),
         ] {
             assert!(
                 matches!(parse(input), Err(ParseError::NotEcr(_) | ParseError::Empty)),

@@ -7,6 +7,11 @@
 //! records every request, and can be scripted while it runs (token lifetime,
 //! queued faults, "API down", delay, password override).
 //!
+//! Faults come in two kinds: API errors (throttling, 5xx, denial) and broken
+//! answers (a server that never answers, a connection cut or reset in the
+//! middle of the body, truncated JSON, tokens that do not decode, a missing
+//! expiry, a 10 MB body), for the reliability tests in `tests/faults.rs`.
+//!
 //! The accept thread stops when the [`FakeEcr`] is dropped; connection threads
 //! end when their client closes the connection (or after an idle timeout).
 
@@ -46,17 +51,46 @@ pub enum Fault {
     TooManyRequests,
     /// 400 `AccessDeniedException` (not retryable).
     AccessDenied,
+    /// Reads the request and never answers; the connection is held open
+    /// until the client gives up (or 60 s pass, or the fake is dropped).
+    Hang,
+    /// Sends the head of a 200 answer and half its body, then resets the
+    /// connection (TCP RST).
+    ResetMidBody,
+    /// Sends the head of a 200 answer and half its body, then closes the
+    /// connection cleanly (FIN): fewer bytes than `Content-Length` says.
+    EofMidBody,
+    /// A complete HTTP 200 whose JSON body is cut in half.
+    TruncatedJson,
+    /// A 200 whose `authorizationToken` is not base64.
+    NotBase64,
+    /// A 200 whose `authorizationToken` is base64 of `USER:<password>`,
+    /// not `AWS:<password>`.
+    NotAwsUser,
+    /// A 200 with a good token but no `expiresAt`.
+    NoExpiry,
+    /// A 200 of more than 10 MB: a good answer plus a 10 MB field the API
+    /// does not define.
+    HugeBody,
+    /// A 200 whose token itself is 10 MB (a 10 MB password).
+    HugeToken,
 }
 
+/// Size of the padding of [`Fault::HugeBody`] and of the password of
+/// [`Fault::HugeToken`].
+pub const HUGE_BYTES: usize = 10 * 1024 * 1024;
+
 impl Fault {
-    fn response(self) -> Response {
+    /// The error answer of an API-error fault; `None` for the others.
+    fn error_response(self) -> Option<Response> {
         let (status, kind, message) = match self {
             Fault::Throttle => (400, "ThrottlingException", "Rate exceeded"),
             Fault::ServerError => (500, "ServerException", "boom"),
             Fault::TooManyRequests => (429, "TooManyRequestsException", "Too Many Requests"),
             Fault::AccessDenied => (400, "AccessDeniedException", "not authorized"),
+            _ => return None,
         };
-        Response::error(status, kind, message)
+        Some(Response::error(status, kind, message))
     }
 }
 
@@ -75,12 +109,20 @@ pub struct Call {
     pub service: Option<String>,
     /// Access key id of the SigV4 credential scope.
     pub access_key_id: Option<String>,
-    /// Status the fake answered with.
+    /// Status the fake answered with (0 for [`Fault::Hang`]; for a cut
+    /// answer, the status of its head).
     pub status: u16,
     /// Passwords issued (one per authorizationData entry; empty on error).
     pub passwords: Vec<String>,
     /// `expiresAt` sent back (epoch seconds), on success.
     pub expires_at: Option<f64>,
+    /// The `authorizationToken` values sent back, as sent (well-formed or
+    /// not); empty on error.
+    pub tokens: Vec<String>,
+    /// The fault this call was answered with, if any.
+    pub fault: Option<Fault>,
+    /// When the request arrived (epoch seconds).
+    pub at: f64,
 }
 
 struct State {
@@ -298,13 +340,68 @@ fn serve_connection(stream: TcpStream, inner: &Inner) -> io::Result<()> {
         let close = req
             .header("connection")
             .is_some_and(|v| v.eq_ignore_ascii_case("close"));
-        let resp = handle(inner, &req);
-        write_response(&mut writer, &resp, close)?;
+        match handle(inner, &req) {
+            Reply::Send(resp) => write_response(&mut writer, &resp, close)?,
+            Reply::Hang => return hang(reader.get_mut(), inner),
+            Reply::Cut { resp, reset } => {
+                let head = response_head(&resp, close);
+                writer.write_all(head.as_bytes())?;
+                writer.write_all(&resp.body.as_bytes()[..resp.body.len() / 2])?;
+                writer.flush()?;
+                if reset {
+                    set_linger_zero(&writer);
+                } else {
+                    writer.shutdown(std::net::Shutdown::Write)?;
+                }
+                // Both handles close on return: RST with a zero linger.
+                return Ok(());
+            }
+        }
         if close {
             break;
         }
     }
     Ok(())
+}
+
+/// Holds a connection open without answering until the client closes it,
+/// the fake is dropped, or `IDLE_TIMEOUT` passes.
+fn hang(stream: &mut TcpStream, inner: &Inner) -> io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_millis(100)))?;
+    let start = std::time::Instant::now();
+    let mut buf = [0u8; 1024];
+    while start.elapsed() < IDLE_TIMEOUT && !inner.stop.load(Ordering::SeqCst) {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => break,
+        }
+    }
+    Ok(())
+}
+
+/// Makes closing the socket send a TCP RST instead of a FIN.
+fn set_linger_zero(stream: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: a valid socket descriptor and a correctly sized option value.
+    unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
 }
 
 /// Reads one request; `None` on a clean end of stream between requests.
@@ -399,7 +496,26 @@ fn read_chunked(reader: &mut BufReader<TcpStream>) -> io::Result<Vec<u8>> {
     }
 }
 
+/// What the fake does with a request.
+enum Reply {
+    Send(Response),
+    /// Never answer.
+    Hang,
+    /// Send the head and half the body, then close (`reset`: with a RST).
+    Cut {
+        resp: Response,
+        reset: bool,
+    },
+}
+
 fn write_response(w: &mut TcpStream, resp: &Response, close: bool) -> io::Result<()> {
+    let mut out = response_head(resp, close).into_bytes();
+    out.extend_from_slice(resp.body.as_bytes());
+    w.write_all(&out)?;
+    w.flush()
+}
+
+fn response_head(resp: &Response, close: bool) -> String {
     let reason = match resp.status {
         200 => "OK",
         400 => "Bad Request",
@@ -419,9 +535,7 @@ fn write_response(w: &mut TcpStream, resp: &Response, close: bool) -> io::Result
         out.push_str(&format!("{k}: {v}\r\n"));
     }
     out.push_str("\r\n");
-    out.push_str(&resp.body);
-    w.write_all(out.as_bytes())?;
-    w.flush()
+    out
 }
 
 fn now_secs() -> f64 {
@@ -443,7 +557,8 @@ fn credential_scope(auth: &str) -> Option<(String, String, String)> {
     Some((key, region, service))
 }
 
-fn handle(inner: &Inner, req: &Request) -> Response {
+fn handle(inner: &Inner, req: &Request) -> Reply {
+    let arrived = now_secs();
     let target = req.header("x-amz-target").unwrap_or_default().to_owned();
     let scope = req.header("authorization").and_then(credential_scope);
     let body: Option<serde_json::Value> = if req.body.is_empty() {
@@ -476,35 +591,76 @@ fn handle(inner: &Inner, req: &Request) -> Response {
         status: 0,
         passwords: Vec::new(),
         expires_at: None,
+        tokens: Vec::new(),
+        fault: None,
+        at: arrived,
     };
 
-    let (delay, resp) = {
+    let (delay, reply) = {
         let mut s = inner.lock();
         let n = s.calls.len() + 1;
-        let resp = if req.method != "POST" {
-            Response::error(404, "UnknownOperationException", "not found")
-        } else if body.is_none() {
-            Response::error(400, "SerializationException", "bad JSON body")
-        } else if target != ECR_TARGET && target != ECR_PUBLIC_TARGET {
-            Response::error(400, "UnknownOperationException", "unknown target")
-        } else if let Some(fault) = s.faults.pop_front().or(s.always) {
-            fault.response()
+        let fault = if req.method == "POST"
+            && body.is_some()
+            && (target == ECR_TARGET || target == ECR_PUBLIC_TARGET)
+        {
+            s.faults.pop_front().or(s.always)
         } else {
-            let expires_at = now_secs() + s.lifetime_secs;
-            call.expires_at = Some(expires_at);
-            let password_for = |id: &str| {
-                s.password
+            None
+        };
+        call.fault = fault;
+        let reply = if req.method != "POST" {
+            Reply::Send(Response::error(
+                404,
+                "UnknownOperationException",
+                "not found",
+            ))
+        } else if body.is_none() {
+            Reply::Send(Response::error(
+                400,
+                "SerializationException",
+                "bad JSON body",
+            ))
+        } else if target != ECR_TARGET && target != ECR_PUBLIC_TARGET {
+            Reply::Send(Response::error(
+                400,
+                "UnknownOperationException",
+                "unknown target",
+            ))
+        } else if let Some(resp) = fault.and_then(Fault::error_response) {
+            Reply::Send(resp)
+        } else if fault == Some(Fault::Hang) {
+            Reply::Hang
+        } else {
+            let expires_at = arrived + s.lifetime_secs;
+            if fault != Some(Fault::NoExpiry) {
+                call.expires_at = Some(expires_at);
+            }
+            let mut issue = |id: &str| -> serde_json::Value {
+                let mut password = s
+                    .password
                     .clone()
-                    .unwrap_or_else(|| FakeEcr::default_password(id, n))
-            };
-            if target == ECR_PUBLIC_TARGET {
-                let password = password_for("public");
-                let data = serde_json::json!({
-                    "authorizationToken": basic_token(&password),
-                    "expiresAt": expires_at,
-                });
+                    .unwrap_or_else(|| FakeEcr::default_password(id, n));
+                if fault == Some(Fault::HugeToken) {
+                    password = format!("{password}-{}", "p".repeat(HUGE_BYTES));
+                }
+                let token = match fault {
+                    Some(Fault::NotBase64) => format!("!!not~base64:{password}!!"),
+                    Some(Fault::NotAwsUser) => {
+                        base64::engine::general_purpose::STANDARD.encode(format!("USER:{password}"))
+                    }
+                    _ => basic_token(&password),
+                };
+                let mut data = serde_json::json!({ "authorizationToken": token });
+                if fault != Some(Fault::NoExpiry) {
+                    data["expiresAt"] = serde_json::json!(expires_at);
+                }
                 call.passwords.push(password);
-                Response::json(200, serde_json::json!({ "authorizationData": data }))
+                call.tokens.push(token);
+                data
+            };
+            let mut answer = if target == ECR_PUBLIC_TARGET {
+                let data = issue("public");
+                serde_json::json!({ "authorizationData": data })
             } else {
                 let ids = match &registry_ids {
                     Some(ids) if !ids.is_empty() => ids.clone(),
@@ -513,27 +669,40 @@ fn handle(inner: &Inner, req: &Request) -> Response {
                 let data: Vec<_> = ids
                     .iter()
                     .map(|id| {
-                        let password = password_for(id);
-                        let entry = serde_json::json!({
-                            "authorizationToken": basic_token(&password),
-                            "expiresAt": expires_at,
-                            "proxyEndpoint": format!("https://{id}.dkr.ecr.{region}.amazonaws.com"),
-                        });
-                        call.passwords.push(password);
+                        let mut entry = issue(id);
+                        entry["proxyEndpoint"] = serde_json::json!(format!(
+                            "https://{id}.dkr.ecr.{region}.amazonaws.com"
+                        ));
                         entry
                     })
                     .collect();
-                Response::json(200, serde_json::json!({ "authorizationData": data }))
+                serde_json::json!({ "authorizationData": data })
+            };
+            if fault == Some(Fault::HugeBody) {
+                answer["padding"] = serde_json::json!("x".repeat(HUGE_BYTES));
+            }
+            let mut resp = Response::json(200, answer);
+            match fault {
+                Some(Fault::TruncatedJson) => {
+                    resp.body.truncate(resp.body.len() / 2);
+                    Reply::Send(resp)
+                }
+                Some(Fault::ResetMidBody) => Reply::Cut { resp, reset: true },
+                Some(Fault::EofMidBody) => Reply::Cut { resp, reset: false },
+                _ => Reply::Send(resp),
             }
         };
-        call.status = resp.status;
+        call.status = match &reply {
+            Reply::Send(r) | Reply::Cut { resp: r, .. } => r.status,
+            Reply::Hang => 0,
+        };
         s.calls.push(call);
-        (s.delay, resp)
+        (s.delay, reply)
     };
     if !delay.is_zero() {
         thread::sleep(delay);
     }
-    resp
+    reply
 }
 
 /// base64 of `AWS:<password>`, as ECR's `authorizationToken`.

@@ -50,3 +50,14 @@ export AWS_EC2_METADATA_DISABLED=true
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked --no-fail-fast
+
+# --- dependency audit ---------------------------------------------------------
+# Licenses, bans and sources. The advisory database lives on GitHub, which this
+# project's machines cannot reach, so advisories are not checked (deny.toml).
+CARGO_DENY_VERSION=0.20.2
+if ! cargo deny --version 2>/dev/null | grep -q "$CARGO_DENY_VERSION"; then
+    echo "scripts/test.sh: installing cargo-deny $CARGO_DENY_VERSION (once per machine)" >&2
+    cargo install cargo-deny --locked --version "$CARGO_DENY_VERSION" \
+        || die "cargo install cargo-deny failed"
+fi
+cargo deny --offline check licenses bans sources

@@ -51,6 +51,10 @@ cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked --no-fail-fast
 
+# --- the release build, once, and the packages made from it ---------------------
+cargo build --release --locked
+scripts/package.sh --binary target/release/docker-credential-ecr-login test
+
 # --- dependency audit ---------------------------------------------------------
 # Licenses, bans and sources. The advisory database lives on GitHub, which this
 # project's machines cannot reach, so advisories are not checked (deny.toml).

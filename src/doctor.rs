@@ -40,56 +40,25 @@ impl Verdict {
     }
 }
 
+pub use crate::image::Reference;
+
 /// An image split into what the checks need.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Image {
     pub host: String,
     pub repository: String,
-    /// A tag, or a digest (`sha256:…`).
     pub reference: Reference,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reference {
-    Tag(String),
-    Digest(String),
-}
-
-impl std::fmt::Display for Reference {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Reference::Tag(t) => write!(f, ":{t}"),
-            Reference::Digest(d) => write!(f, "@{d}"),
-        }
-    }
-}
-
-/// `host/repo[:tag][@digest]`; no tag means `latest`, as docker does.
+/// `[docker://]host/repo[:tag][@digest]`; no tag means `latest`.
 pub fn parse_image(image: &str) -> Option<Image> {
     let image = image.trim();
     let image = image.strip_prefix("docker://").unwrap_or(image);
-    let (host, rest) = image.split_once('/')?;
-    let (path, digest) = match rest.split_once('@') {
-        Some((p, d)) => (p, Some(d)),
-        None => (rest, None),
-    };
-    let (repository, tag) = match path.rsplit_once(':') {
-        Some((r, t)) if !t.contains('/') => (r, Some(t)),
-        _ => (path, None),
-    };
-    if repository.is_empty() || tag.is_some_and(str::is_empty) {
-        return None;
-    }
-    let reference = match (digest, tag) {
-        (Some(d), _) if d.contains(':') => Reference::Digest(d.to_owned()),
-        (Some(_), _) => return None,
-        (None, Some(t)) => Reference::Tag(t.to_owned()),
-        (None, None) => Reference::Tag("latest".to_owned()),
-    };
+    let r = crate::image::split(image).ok()?;
     Some(Image {
-        host: host.to_owned(),
-        repository: repository.to_owned(),
-        reference,
+        host: r.authority.to_owned(),
+        repository: r.repository.to_owned(),
+        reference: r.reference,
     })
 }
 
@@ -502,37 +471,14 @@ mod tests {
     const HOST: &str = "111111111111.dkr.ecr.ap-southeast-1.amazonaws.com";
 
     #[test]
-    fn images_split_into_host_repository_and_reference() {
-        let tag = |t: &str| Reference::Tag(t.into());
-        let table = [
-            (IMAGE, Some((HOST, "audit/sa/cicd-runner", tag("latest")))),
-            ("h.example/app", Some(("h.example", "app", tag("latest")))),
-            (
-                "h.example:5000/a/b:1.0",
-                Some(("h.example:5000", "a/b", tag("1.0"))),
-            ),
-            (
-                "docker://h.example/app:v2",
-                Some(("h.example", "app", tag("v2"))),
-            ),
-            (
-                "h.example/app@sha256:abc",
-                Some(("h.example", "app", Reference::Digest("sha256:abc".into()))),
-            ),
-            (
-                "h.example/app:1@sha256:abc",
-                Some(("h.example", "app", Reference::Digest("sha256:abc".into()))),
-            ),
-            ("nginx", None),
-            ("h.example/", None),
-            ("h.example/app:", None),
-            ("h.example/app@nodigest", None),
-        ];
-        for (input, want) in table {
-            let got = parse_image(input).map(|i| (i.host, i.repository, i.reference));
-            let want = want.map(|(h, r, f)| (h.to_owned(), r.to_owned(), f));
-            assert_eq!(got, want, "{input}");
-        }
+    fn images_may_carry_a_scheme_and_spaces() {
+        let i = parse_image(" docker://h.example/app:v2\n").unwrap();
+        assert_eq!(
+            (i.host.as_str(), i.repository.as_str()),
+            ("h.example", "app")
+        );
+        assert_eq!(i.reference, Reference::Tag("v2".into()));
+        assert_eq!(parse_image("nginx"), None);
     }
 
     /// A scripted AWS: each step answers as told, and records the calls.

@@ -201,54 +201,19 @@ pub fn parse_request(bytes: &[u8]) -> Result<Request, KubeletError> {
     })
 }
 
-/// An image reference split at its registry: `authority` is the part
-/// before the first `/` (host and optional port, as written), `repository`
-/// the path without its `:tag` or `@digest`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageRef<'a> {
-    pub authority: &'a str,
-    pub repository: &'a str,
-}
+pub use crate::image::ImageRef;
 
 /// Splits an image reference. An image without a `/` (`nginx`,
 /// `nginx:1.27`) lives on Docker Hub: it has no registry host at all.
 pub fn split_image(image: &str) -> Result<ImageRef<'_>, KubeletError> {
-    let invalid = |reason| KubeletError::InvalidImage {
-        image: image.to_owned(),
-        reason,
-    };
-    let Some((authority, path)) = image.split_once('/') else {
-        return Err(KubeletError::DockerHub {
+    crate::image::split(image).map_err(|e| match e {
+        crate::image::ImageError::NoRegistry => KubeletError::DockerHub {
             image: image.to_owned(),
-        });
-    };
-    // Digest first (`repo:tag@sha256:...`), then the tag: both only in the
-    // path, so the host's port stays.
-    let path = path.split_once('@').map_or(path, |(p, _)| p);
-    let repository = match path.rsplit_once(':') {
-        Some((repo, tag)) if !tag.contains('/') => repo,
-        _ => path,
-    };
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) => (h, Some(p)),
-        None => (authority, None),
-    };
-    if host.is_empty()
-        || !host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
-    {
-        return Err(invalid("bad registry host"));
-    }
-    if port.is_some_and(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
-        return Err(invalid("bad registry port"));
-    }
-    if repository.is_empty() || repository.split('/').any(str::is_empty) {
-        return Err(invalid("empty repository name"));
-    }
-    Ok(ImageRef {
-        authority,
-        repository,
+        },
+        crate::image::ImageError::Invalid(reason) => KubeletError::InvalidImage {
+            image: image.to_owned(),
+            reason,
+        },
     })
 }
 

@@ -10,6 +10,7 @@ pub mod configure;
 pub mod doctor;
 pub mod fsutil;
 pub mod helper;
+pub mod image;
 pub mod kubelet;
 pub mod logging;
 pub mod policy;

@@ -55,6 +55,17 @@ cargo test --locked --no-fail-fast
 cargo build --release --locked
 scripts/package.sh --binary target/release/docker-credential-ecr-login test
 
+# --- the benchmark, quick: every step must work; no time is asserted ------------
+# It measures ours against the Go helper (Debian's amazon-ecr-credential-helper,
+# at /usr/bin) and the floor, in a private network namespace.
+for pkg in amazon-ecr-credential-helper:/usr/bin/docker-credential-ecr-login gcc:gcc openssl:openssl; do
+    command -v "${pkg#*:}" >/dev/null 2>&1 || {
+        apt-get update -qq && apt-get install -y -qq --no-install-recommends "${pkg%%:*}" >/dev/null \
+            || die "apt-get install ${pkg%%:*} failed"
+    }
+done
+benches/run.sh --quick --bin target/release/docker-credential-ecr-login
+
 # --- dependency audit ---------------------------------------------------------
 # Licenses, bans and sources. The advisory database lives on GitHub, which this
 # project's machines cannot reach, so advisories are not checked (deny.toml).

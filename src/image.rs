@@ -63,6 +63,10 @@ pub fn split(image: &str) -> Result<ImageRef<'_>, ImageError> {
     if repository.is_empty() || repository.split('/').any(str::is_empty) {
         return Err(ImageError::Invalid("empty repository name"));
     }
+    // Only a tag follows a colon: `a:b:c@sha256:…` names no repository.
+    if repository.contains(':') {
+        return Err(ImageError::Invalid("colon in the repository name"));
+    }
     let reference = match (digest, tag) {
         (Some(d), _) if d.contains(':') => Reference::Digest(d.to_owned()),
         (Some(_), _) => return Err(ImageError::Invalid("bad digest")),
@@ -121,6 +125,10 @@ mod tests {
             (
                 "h.example/app@nodigest",
                 Err(ImageError::Invalid("bad digest")),
+            ),
+            (
+                "h/a:b:c@x:y",
+                Err(ImageError::Invalid("colon in the repository name")),
             ),
             (
                 "h.example:x/app",

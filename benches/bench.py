@@ -669,7 +669,7 @@ def measure(args, work, fake, ca):
     log(f"64 concurrent warm gets, {conc_rounds} rounds")
     b.concurrent_warm(conc_rounds)
     if nocred_rounds:
-        log(f"no credentials, {nocred_rounds} rounds (the Go helper takes ~12 s each)")
+        log(f"no credentials, {nocred_rounds} rounds (the Go helper takes 13–18 s each here)")
         b.no_credentials(nocred_rounds)
     b.sizes()
     elapsed = time.time() - t0
@@ -718,8 +718,8 @@ def measure(args, work, fake, ca):
            f"- requests seen by the fake: {len(requests)}; what each helper sends: "
            + "; ".join(f"{k}: `{v['target']}` registryIds={v['registryIds']} ({v['user_agent'][:60]})"
                        for k, v in sorted(by_agent.items())),
-           "- TLS handshake as the fake saw it (accept to handshake done: its RSA-2048 signing, "
-           "~1.1 ms here, plus the client's work between flights): "
+           "- TLS handshake as the fake saw it, every phase (the concurrent ones too; accept to handshake "
+           "done: its RSA-2048 signing, ~1.1 ms here, plus the client's work between flights): "
            + "; ".join(f"{k} {v.fmt('ms', 1)}" for k, v in sorted(handshakes.items())),
            f"- command: `{args.command}`", ""]
     text = "\n".join(md)

@@ -3,6 +3,7 @@
 //! network settings (CA bundle, proxy) the SDK does not honour by itself.
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use aws_config::default_provider::credentials::DefaultCredentialsChain;
@@ -51,11 +52,25 @@ pub struct NetSettings {
 #[derive(Debug, Clone)]
 pub struct AwsTokenSource {
     settings: NetSettings,
+    /// Built on first use and shared by every client of the process:
+    /// reading the trust store is most of a miss's own work.
+    http: OnceLock<CorporateHttpClient>,
 }
 
 impl AwsTokenSource {
     pub fn new(settings: NetSettings) -> Self {
-        AwsTokenSource { settings }
+        AwsTokenSource {
+            settings,
+            http: OnceLock::new(),
+        }
+    }
+
+    fn http(&self) -> Result<CorporateHttpClient, TokenError> {
+        if let Some(http) = self.http.get() {
+            return Ok(http.clone());
+        }
+        let http = http_client(self.settings.ca_bundle.as_ref())?;
+        Ok(self.http.get_or_init(|| http).clone())
     }
 
     /// The whole fetch is bounded: credentials, retries and backoff included.
@@ -87,7 +102,7 @@ impl AwsTokenSource {
     fn client_settings(
         &self,
     ) -> Result<(CorporateHttpClient, TimeoutConfig, RetryConfig), TokenError> {
-        let http = http_client(self.settings.ca_bundle.as_ref())?;
+        let http = self.http()?;
         let t = self.settings.timeout;
         let timeouts = TimeoutConfig::builder()
             .connect_timeout(t.min(Duration::from_secs(3)))
@@ -135,6 +150,13 @@ impl AwsTokenSource {
         Box::pin(async move {
             let (pc, imds) = self.provider_config(Some(region.clone()))?;
             Ok(match source {
+                // The chain's first link would answer; building the rest
+                // (an STS client among them) is a quarter of a miss's work.
+                CredentialSource::Chain if static_keys_in_env(|k| std::env::var(k).ok()) => {
+                    SharedCredentialsProvider::new(
+                        aws_config::environment::credentials::EnvironmentVariableCredentialsProvider::new(),
+                    )
+                }
                 CredentialSource::Chain => SharedCredentialsProvider::new(
                     DefaultCredentialsChain::builder()
                         .configure(pc)
@@ -501,6 +523,14 @@ impl TokenSource for AwsTokenSource {
     }
 }
 
+/// Whether the default chain's first link, the environment, has keys: then
+/// it ends there, whatever profile or role is configured.
+fn static_keys_in_env(var: impl Fn(&str) -> Option<String>) -> bool {
+    ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+        .iter()
+        .all(|k| var(k).is_some_and(|v| !v.trim().is_empty()))
+}
+
 /// Where a registry's token is asked for: the region its host names (never
 /// a region lookup, which alone costs seconds off EC2) and whether on the
 /// FIPS endpoint. The partition follows from the region.
@@ -591,7 +621,13 @@ fn system_roots() -> Result<Vec<u8>, TokenError> {
     let loaded = rustls_native_certs::load_native_certs();
     let mut pem = Vec::new();
     let mut roots = rustls::RootCertStore::empty();
+    // The bundle file and the hashed directory usually hold the same roots:
+    // each is encoded (and parsed again by the SDK) once.
+    let mut seen = std::collections::HashSet::new();
     for cert in loaded.certs {
+        if !seen.insert(cert.as_ref().to_vec()) {
+            continue;
+        }
         if roots.add(cert.clone()).is_ok() {
             let b64 = base64::engine::general_purpose::STANDARD.encode(cert.as_ref());
             pem.extend_from_slice(b"-----BEGIN CERTIFICATE-----\n");
@@ -777,6 +813,54 @@ mod tests {
             .build()
             .unwrap()
             .block_on(f)
+    }
+
+    #[test]
+    fn only_both_static_keys_end_the_chain_at_the_environment() {
+        let table: [(&[(&str, &str)], bool); 5] = [
+            (
+                &[
+                    ("AWS_ACCESS_KEY_ID", "AKIA"),
+                    ("AWS_SECRET_ACCESS_KEY", "s"),
+                ],
+                true,
+            ),
+            (&[("AWS_ACCESS_KEY_ID", "AKIA")], false),
+            (&[("AWS_SECRET_ACCESS_KEY", "s")], false),
+            (
+                &[
+                    ("AWS_ACCESS_KEY_ID", "AKIA"),
+                    ("AWS_SECRET_ACCESS_KEY", " "),
+                ],
+                false,
+            ),
+            (&[], false),
+        ];
+        for (vars, want) in table {
+            let var = |k: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            };
+            assert_eq!(static_keys_in_env(var), want, "{vars:?}");
+        }
+    }
+
+    #[test]
+    fn the_http_client_is_built_once_per_process() {
+        let tmp = tempfile::tempdir().unwrap();
+        let bundle = tmp.path().join("ca.pem");
+        let ca = rcgen::generate_simple_self_signed(vec!["ca.test".into()]).unwrap();
+        std::fs::write(&bundle, ca.cert.pem()).unwrap();
+        let source = AwsTokenSource::new(NetSettings {
+            timeout: Duration::from_secs(1),
+            ca_bundle: Some(bundle.clone()),
+        });
+        source.http().unwrap();
+        // A second read of the bundle would now fail.
+        std::fs::remove_file(&bundle).unwrap();
+        source.http().unwrap();
+        source.client_settings().unwrap();
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::fsutil::{atomic_write, create_private_dir, remove_stale_temps};
+use crate::fsutil::{Durability, atomic_write, create_private_dir, remove_stale_temps};
 
 pub const FORMAT_VERSION: u32 = 1;
 /// ECR tokens last 12 hours; a server that claims longer is not believed.
@@ -235,7 +235,9 @@ impl Cache {
             return Err(CacheError::TooLarge(bytes.len()));
         }
         remove_stale_temps(&path);
-        atomic_write(&path, &bytes, 0o600).map_err(|source| CacheError::Write { path, source })
+        // A token can always be fetched again: no fsync (see Durability).
+        atomic_write(&path, &bytes, 0o600, Durability::Unsynced)
+            .map_err(|source| CacheError::Write { path, source })
     }
 }
 

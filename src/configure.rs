@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::fsutil::{atomic_write, create_private_dir};
+use crate::fsutil::{Durability, atomic_write, create_private_dir};
 use crate::registry::{self, Registry};
 
 /// The `credHelpers` value that makes docker run `docker-credential-ecr-login`.
@@ -329,7 +329,7 @@ pub fn apply(
     if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
         create_private_dir(dir).map_err(write_err)?;
     }
-    atomic_write(&target, edited.text.as_bytes(), mode).map_err(write_err)?;
+    atomic_write(&target, edited.text.as_bytes(), mode, Durability::Synced).map_err(write_err)?;
     let verb = if remove { "removed" } else { "configured" };
     let _ = writeln!(err, "{}: {verb} {}", path.display(), hosts.join(", "));
     Ok(())

@@ -1,5 +1,6 @@
 //! File writes that never leave a half-written file: a private temporary
-//! file in the same directory, flushed to disk, then renamed into place.
+//! file in the same directory, renamed into place (flushed to disk first
+//! where losing it would lose the user's work).
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
@@ -14,9 +15,25 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
         .create(dir)
 }
 
+/// Whether a write must survive a crash of the machine, not only of the
+/// process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// fsync before the rename: for files only the user can recreate.
+    Synced,
+    /// No fsync (about 2 ms on a miss): for caches, where a file lost or
+    /// torn by a power failure reads as empty and is fetched again.
+    Unsynced,
+}
+
 /// Replaces `path` with `bytes` atomically, the new file having `mode`.
 /// A symlink at `path` is replaced, never followed.
-pub fn atomic_write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+pub fn atomic_write(
+    path: &Path,
+    bytes: &[u8],
+    mode: u32,
+    durability: Durability,
+) -> io::Result<()> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -40,7 +57,10 @@ pub fn atomic_write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
             // Set after creation: the umask must not widen or narrow it.
             f.set_permissions(fs::Permissions::from_mode(mode))?;
             f.write_all(bytes)?;
-            f.sync_all()
+            match durability {
+                Durability::Synced => f.sync_all(),
+                Durability::Unsynced => Ok(()),
+            }
         })
         .and_then(|()| fs::rename(&tmp, path));
     if result.is_err() {
@@ -115,9 +135,9 @@ mod tests {
     fn writes_replace_atomically_with_the_mode_asked() {
         let tmp = tempfile::tempdir().unwrap();
         let p = tmp.path().join("f.json");
-        atomic_write(&p, b"one", 0o600).unwrap();
+        atomic_write(&p, b"one", 0o600, Durability::Synced).unwrap();
         assert_eq!((fs::read(&p).unwrap(), mode(&p)), (b"one".to_vec(), 0o600));
-        atomic_write(&p, b"two", 0o644).unwrap();
+        atomic_write(&p, b"two", 0o644, Durability::Unsynced).unwrap();
         assert_eq!((fs::read(&p).unwrap(), mode(&p)), (b"two".to_vec(), 0o644));
         assert_eq!(
             fs::read_dir(tmp.path()).unwrap().count(),
@@ -130,12 +150,12 @@ mod tests {
     fn a_failed_write_leaves_the_old_file_and_no_temporary() {
         let tmp = tempfile::tempdir().unwrap();
         let p = tmp.path().join("f.json");
-        atomic_write(&p, b"old", 0o600).unwrap();
+        atomic_write(&p, b"old", 0o600, Durability::Synced).unwrap();
         // Renaming a file over a directory fails after the temp file is written.
         let d = tmp.path().join("d");
         fs::create_dir(&d).unwrap();
         fs::write(d.join("x"), b"").unwrap();
-        assert!(atomic_write(&d, b"new", 0o600).is_err());
+        assert!(atomic_write(&d, b"new", 0o600, Durability::Synced).is_err());
         assert_eq!(fs::read(&p).unwrap(), b"old");
         let names: Vec<_> = fs::read_dir(tmp.path())
             .unwrap()
@@ -173,7 +193,7 @@ mod tests {
         fs::write(&victim, b"keep").unwrap();
         let link = tmp.path().join("link");
         std::os::unix::fs::symlink(&victim, &link).unwrap();
-        atomic_write(&link, b"new", 0o600).unwrap();
+        atomic_write(&link, b"new", 0o600, Durability::Synced).unwrap();
         assert_eq!(fs::read(&victim).unwrap(), b"keep");
         assert!(fs::symlink_metadata(&link).unwrap().is_file());
     }

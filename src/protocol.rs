@@ -122,6 +122,14 @@ pub fn run(
     })
 }
 
+/// One JSON document and its newline in a single write: stdout is
+/// line-buffered, and piecemeal the answer would take three system calls.
+fn write_json_line(stdout: &mut dyn Write, value: &impl serde::Serialize) -> io::Result<()> {
+    let mut line = serde_json::to_vec(value)?;
+    line.push(b'\n');
+    stdout.write_all(&line)
+}
+
 fn dispatch(
     action: Action,
     stdin: &mut dyn Read,
@@ -142,8 +150,7 @@ fn dispatch(
                         username: &c.username,
                         secret: &c.secret,
                     };
-                    serde_json::to_writer(&mut *stdout, &response)?;
-                    writeln!(stdout)?;
+                    write_json_line(stdout, &response)?;
                     Ok(0)
                 }
                 Err(e) => {
@@ -171,8 +178,7 @@ fn dispatch(
             }
         }
         Action::List => {
-            serde_json::to_writer(&mut *stdout, &backend.list())?;
-            writeln!(stdout)?;
+            write_json_line(stdout, &backend.list())?;
             Ok(0)
         }
         Action::Version => {

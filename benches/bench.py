@@ -68,6 +68,7 @@ class Proc:
         self.start, self.end = line["start_ns"], line["end_ns"]
         self.ms = (self.end - self.start) / 1e6
         self.maxrss_kb = line["maxrss_kb"]
+        self.cpu_ms = line["cpu_us"] / 1e3
         self.out, self.err = out, err
 
 
@@ -325,6 +326,7 @@ class Bench:
         who = self.helpers
         s = {h.name: Series() for h in who}
         rss = {h.name: Series() for h in who}
+        cpu = {h.name: Series() for h in who}
         for r, order in rotations(who, rounds + self.args.warmup):
             for h in order:
                 env = self.env.make(self.homes[h.name], self.env.fresh_dir("cold-" + h.name),
@@ -338,8 +340,10 @@ class Bench:
                 if r >= self.args.warmup:
                     s[h.name].add(p.ms)
                     rss[h.name].add(p.maxrss_kb)
+                    cpu[h.name].add(p.cpu_ms)
         self.results[tag] = s
         self.results[tag + "_rss"] = rss
+        self.results[tag + "_cpu"] = cpu
 
     def concurrent_cold(self, rounds, n=16):
         calls = {h.name: Series() for h in (self.ours, self.go)}
@@ -426,6 +430,15 @@ def table(b, build_time):
         row("cold `get` latency (fresh cache dir per run, TLS fake ECR)",
             [c[o].fmt("ms", 1), c[g].fmt("ms", 1), c[f].fmt("ms", 2)],
             f"{rg:.2f}× Go", "≤ 0.5× Go", rg <= 0.5)
+    if "cold_cpu" in R:
+        # The wall time above includes the fake's own service time (its TLS
+        # signing, Python's HTTP handling), which every client waits for
+        # alike; the CPU the helper itself spends is its own cost.
+        c = R["cold_cpu"]
+        rg = ratio(c[o], c[g])
+        row("cold `get` CPU time, user + system, all threads (wait4): the helper's own work, without the fake's",
+            [c[o].fmt("ms", 2), c[g].fmt("ms", 2), c[f].fmt("ms", 2)],
+            f"{rg:.2f}× Go", "report", True)
     if "cold_sys" in R:
         c = R["cold_sys"]
         rg = ratio(c[o], c[g])

@@ -13,8 +13,10 @@
  * overhead is outside the window. It is the same for every helper measured.
  *
  * Each line: {"i":I,"pid":P,"code":C,"signal":S,"start_ns":..,"end_ns":..,
- * "maxrss_kb":K}, where start and end are CLOCK_MONOTONIC nanoseconds. Any
- * child still alive after TIMEOUT_SECS is killed (SIGKILL).
+ * "maxrss_kb":K,"cpu_us":U}, where start and end are CLOCK_MONOTONIC
+ * nanoseconds and cpu_us is the child's user + system CPU time (all its
+ * threads), from the same wait4. Any child still alive after TIMEOUT_SECS is
+ * killed (SIGKILL).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -115,8 +117,10 @@ int main(int argc, char **argv) {
         int code = WIFEXITED(status[i]) ? WEXITSTATUS(status[i]) : -1;
         int sig = WIFSIGNALED(status[i]) ? WTERMSIG(status[i]) : 0;
         printf("{\"i\":%d,\"pid\":%d,\"code\":%d,\"signal\":%d,\"start_ns\":%lld,\"end_ns\":%lld,"
-               "\"maxrss_kb\":%ld}\n",
-               i, -pids[i], code, sig, start[i], end[i], ru[i].ru_maxrss);
+               "\"maxrss_kb\":%ld,\"cpu_us\":%lld}\n",
+               i, -pids[i], code, sig, start[i], end[i], ru[i].ru_maxrss,
+               (long long)(ru[i].ru_utime.tv_sec + ru[i].ru_stime.tv_sec) * 1000000LL +
+                   ru[i].ru_utime.tv_usec + ru[i].ru_stime.tv_usec);
     }
     return 0;
 }

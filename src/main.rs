@@ -57,6 +57,16 @@ pub extern "C" fn main(
     std::ffi::c_int::from(code)
 }
 
+/// The only libm function the program calls (the SDK's retry backoff), from
+/// the `libm` crate: defined in the executable, it leaves libm.so unneeded,
+/// one shared library fewer for the loader to find, map and relocate on
+/// every start (see build.rs for the others).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[unsafe(no_mangle)]
+pub extern "C" fn pow(x: f64, y: f64) -> f64 {
+    libm::pow(x, y)
+}
+
 fn run() -> u8 {
     // The kubelet's plugin mode first: its arguments are the kubelet's.
     let plugin = kubelet::invoked_as_plugin(std::env::args_os());

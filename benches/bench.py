@@ -716,7 +716,10 @@ def measure(args, work, fake, ca):
                 for line in f:
                     name, _, rest = line.partition(": ")
                     build_times[name.strip()] = rest.strip()
-        md += ["### Build profiles (LTO, one codegen unit, panic=abort, strip; only opt-level differs)\n",
+        heading = ("Build profiles (LTO, one codegen unit, panic=abort, strip; only opt-level differs)"
+                   if not os.environ.get("BENCH_EXTRA_VARIANTS") else
+                   "Builds compared (`--opt-levels` and `BENCH_EXTRA_VARIANTS`)")
+        md += [f"### {heading}\n",
                variants_table(b, variants, rounds, build_times), "",
                f"Builds of the {args.opt_snapshot or 'same sources'}; hit and miss interleaved like the table above. "
                "Build time is this run's (a clean build only where the target dir was new).", ""]

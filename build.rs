@@ -47,12 +47,18 @@ fn main() {
 fn link_for_fast_start() {
     let var = |k: &str| std::env::var(k).unwrap_or_default();
     println!("cargo:rerun-if-env-changed=ECR_LOGIN_PIE");
+    println!("cargo:rerun-if-env-changed=CC");
     if var("CARGO_CFG_TARGET_OS") != "linux" || var("CARGO_CFG_TARGET_ENV") != "gnu" {
         return;
     }
     // For packagers whose policy requires a PIE: slower start, same code.
     if var("ECR_LOGIN_PIE") != "1" {
         println!("cargo:rustc-link-arg-bins=-no-pie");
+    }
+    // The host's compiler names the host's libgcc_eh.a: a cross build keeps
+    // libgcc_s.
+    if var("HOST") != var("TARGET") {
+        return;
     }
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let eh = Command::new(cc)

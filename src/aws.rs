@@ -279,11 +279,16 @@ impl AwsTokenSource {
             .build()
             .map_err(|e| TokenError::Setup(format!("async runtime: {e}")))?;
         let bound = self.total_bound();
-        runtime.block_on(async {
+        let result = runtime.block_on(async {
             tokio::time::timeout(bound, fut)
                 .await
                 .unwrap_or_else(|_| Err(TokenError::Timeout(bound).into()))
-        })
+        });
+        // Dropping the runtime would wait for its blocking threads: one
+        // stuck in getaddrinfo (a DNS server that never answers) would hold
+        // the answer for minutes past the bound. They end with the process.
+        runtime.shutdown_background();
+        result
     }
 
     /// The caller's account (`sts:GetCallerIdentity`) and the region: the

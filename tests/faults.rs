@@ -560,6 +560,36 @@ fn a_server_that_never_answers_is_retried_then_given_up() {
     t.finish();
 }
 
+/// A name server that never answers: glibc's resolver, in a thread of the
+/// SDK's runtime, is stuck for up to 150 s (`timeout:30 attempts:5`), far
+/// past the 60 s kill deadline. Each attempt's connect timeout gives up on
+/// it and the helper answers not-found within its bound: it must not wait
+/// for the stuck thread on its way out. The name server is a UDP socket of
+/// this test on a loopback address, named in a private /etc/resolv.conf.
+#[test]
+fn a_name_server_that_never_answers_does_not_hold_the_answer() {
+    let dns = std::net::UdpSocket::bind("127.53.53.53:53")
+        .expect("bind a silent name server on 127.53.53.53:53 (needs root)");
+    let mut t = setup();
+    t.sb.resolv_conf("nameserver 127.53.53.53\noptions timeout:30 attempts:5\n")
+        .set("AWS_ENDPOINT_URL_ECR", "http://api.ecr.dns-hang.test");
+    assert_not_found(&t.get(HOST));
+    dns.set_nonblocking(true).unwrap();
+    let mut query = [0u8; 512];
+    assert!(
+        dns.recv_from(&mut query).is_ok(),
+        "the helper never asked the name server"
+    );
+    assert_eq!(t.fake.calls(), 0);
+    assert!(entries(&t.sb.cache_dir()).is_empty());
+    let log = t.sb.log();
+    assert!(
+        log.contains("timeout") || log.contains("timed out"),
+        "{log}"
+    );
+    t.finish();
+}
+
 /// A connection reset, or closed, in the middle of the body is a transient
 /// failure: retried, and the next attempt's token served.
 #[test]

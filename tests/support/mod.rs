@@ -23,6 +23,8 @@ pub struct Sandbox {
     pub env: Vec<(String, String)>,
     /// A private /etc/hosts for the helper (see `resolve_locally`).
     hosts_file: Option<PathBuf>,
+    /// A private /etc/resolv.conf (see `resolv_conf`).
+    resolv_conf: Option<PathBuf>,
 }
 
 impl Sandbox {
@@ -45,6 +47,7 @@ impl Sandbox {
             dir,
             env,
             hosts_file: None,
+            resolv_conf: None,
         }
     }
 
@@ -60,6 +63,16 @@ impl Sandbox {
         }
         std::fs::write(&path, text).unwrap();
         self.hosts_file = Some(path);
+        self
+    }
+
+    /// Runs the helper in a private mount namespace whose
+    /// /etc/resolv.conf is `text` (a loopback name server of the test's
+    /// own). Needs root (`unshare --mount`).
+    pub fn resolv_conf(&mut self, text: &str) -> &mut Self {
+        let path = self.dir.path().join("resolv.conf");
+        std::fs::write(&path, text).unwrap();
+        self.resolv_conf = Some(path);
         self
     }
 
@@ -104,20 +117,30 @@ impl Sandbox {
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = match &self.hosts_file {
-            None => Command::new(binary()),
-            Some(hosts) => {
-                let mut c = Command::new("unshare");
-                c.args([
-                    "--mount",
-                    "sh",
-                    "-c",
-                    "mount --bind \"$0\" /etc/hosts && exec \"$@\"",
-                ])
-                .arg(hosts)
-                .arg(binary());
-                c
+        let mounts: Vec<(&PathBuf, &str)> = [
+            (self.hosts_file.as_ref(), "/etc/hosts"),
+            (self.resolv_conf.as_ref(), "/etc/resolv.conf"),
+        ]
+        .into_iter()
+        .filter_map(|(file, target)| file.map(|f| (f, target)))
+        .collect();
+        let mut cmd = if mounts.is_empty() {
+            Command::new(binary())
+        } else {
+            // sh -c '…' sh FILE TARGET [FILE TARGET] -- BINARY ARGS
+            let mut c = Command::new("unshare");
+            c.args([
+                "--mount",
+                "sh",
+                "-c",
+                "while [ \"$1\" != -- ]; do mount --bind \"$1\" \"$2\" || exit 111; shift 2; done; shift; exec \"$@\"",
+                "sh",
+            ]);
+            for (file, target) in mounts {
+                c.arg(file).arg(target);
             }
+            c.arg("--").arg(binary());
+            c
         };
         cmd.args(args).env_clear();
         for (k, v) in &self.env {

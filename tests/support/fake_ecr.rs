@@ -12,12 +12,12 @@
 //! middle of the body, truncated JSON, tokens that do not decode, a missing
 //! expiry, a 10 MB body), for the reliability tests in `tests/faults.rs`.
 //!
-//! The accept thread stops when the [`FakeEcr`] is dropped; connection threads
+//! It stops accepting when the [`FakeEcr`] is dropped; connection threads
 //! end when their client closes the connection (or after an idle timeout).
 
 use std::collections::VecDeque;
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
@@ -26,6 +26,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 
 use super::Sandbox;
+use super::loopback::LoopbackServer;
 
 /// `X-Amz-Target` of ECR's GetAuthorizationToken.
 pub const ECR_TARGET: &str = "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken";
@@ -136,7 +137,6 @@ struct State {
 
 struct Inner {
     state: Mutex<State>,
-    stop: AtomicBool,
 }
 
 impl Inner {
@@ -148,15 +148,13 @@ impl Inner {
 
 /// The running fake. Dropping it stops accepting connections.
 pub struct FakeEcr {
-    addr: SocketAddr,
+    server: LoopbackServer,
     inner: Arc<Inner>,
 }
 
 impl FakeEcr {
     /// Binds 127.0.0.1:0 and starts serving.
     pub fn start() -> FakeEcr {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).expect("bind fake ECR on loopback");
-        let addr = listener.local_addr().expect("fake ECR address");
         let inner = Arc::new(Inner {
             state: Mutex::new(State {
                 lifetime_secs: DEFAULT_LIFETIME_SECS,
@@ -166,23 +164,21 @@ impl FakeEcr {
                 password: None,
                 calls: Vec::new(),
             }),
-            stop: AtomicBool::new(false),
         });
         let shared = Arc::clone(&inner);
-        thread::Builder::new()
-            .name("fake-ecr-accept".into())
-            .spawn(move || accept_loop(listener, shared))
-            .expect("spawn fake ECR accept thread");
-        FakeEcr { addr, inner }
+        let server = LoopbackServer::start("fake-ecr", move |stream, stop| {
+            let _ = serve_connection(stream, &shared, stop);
+        });
+        FakeEcr { server, inner }
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// `http://127.0.0.1:PORT`
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.addr())
     }
 
     /// Points the sandbox's ECR and ECR Public endpoints at this fake.
@@ -266,29 +262,6 @@ impl FakeEcr {
     }
 }
 
-impl Drop for FakeEcr {
-    fn drop(&mut self) {
-        self.inner.stop.store(true, Ordering::SeqCst);
-        // Wake the blocking accept() so the thread sees the flag and exits.
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-    }
-}
-
-fn accept_loop(listener: TcpListener, inner: Arc<Inner>) {
-    for stream in listener.incoming() {
-        if inner.stop.load(Ordering::SeqCst) {
-            return;
-        }
-        let Ok(stream) = stream else { continue };
-        let inner = Arc::clone(&inner);
-        let _ = thread::Builder::new()
-            .name("fake-ecr-conn".into())
-            .spawn(move || {
-                let _ = serve_connection(stream, &inner);
-            });
-    }
-}
-
 struct Request {
     method: String,
     path: String,
@@ -330,7 +303,7 @@ impl Response {
     }
 }
 
-fn serve_connection(stream: TcpStream, inner: &Inner) -> io::Result<()> {
+fn serve_connection(stream: TcpStream, inner: &Inner, stop: &AtomicBool) -> io::Result<()> {
     stream.set_read_timeout(Some(IDLE_TIMEOUT))?;
     stream.set_write_timeout(Some(IDLE_TIMEOUT))?;
     let _ = stream.set_nodelay(true);
@@ -342,7 +315,7 @@ fn serve_connection(stream: TcpStream, inner: &Inner) -> io::Result<()> {
             .is_some_and(|v| v.eq_ignore_ascii_case("close"));
         match handle(inner, &req) {
             Reply::Send(resp) => write_response(&mut writer, &resp, close)?,
-            Reply::Hang => return hang(reader.get_mut(), inner),
+            Reply::Hang => return hang(reader.get_mut(), stop),
             Reply::Cut { resp, reset } => {
                 let head = response_head(&resp, close);
                 writer.write_all(head.as_bytes())?;
@@ -366,11 +339,11 @@ fn serve_connection(stream: TcpStream, inner: &Inner) -> io::Result<()> {
 
 /// Holds a connection open without answering until the client closes it,
 /// the fake is dropped, or `IDLE_TIMEOUT` passes.
-fn hang(stream: &mut TcpStream, inner: &Inner) -> io::Result<()> {
+fn hang(stream: &mut TcpStream, stop: &AtomicBool) -> io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_millis(100)))?;
     let start = std::time::Instant::now();
     let mut buf = [0u8; 1024];
-    while start.elapsed() < IDLE_TIMEOUT && !inner.stop.load(Ordering::SeqCst) {
+    while start.elapsed() < IDLE_TIMEOUT && !stop.load(Ordering::SeqCst) {
         match stream.read(&mut buf) {
             Ok(0) => break,
             Ok(_) => {}

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fake_ecr;
+pub mod loopback;
 pub mod moto;
 pub mod proxy;
 pub mod tls;

@@ -7,14 +7,15 @@
 //! "resolves" to 127.0.0.1 and keeps the port: a name reaches our loopback
 //! servers only through the proxy. Every request is recorded.
 //!
-//! The accept thread stops when the [`Proxy`] is dropped.
+//! It stops accepting when the [`Proxy`] is dropped.
 
 use std::io::{self, BufRead, BufReader, Write};
-use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::Duration;
+
+use super::loopback::LoopbackServer;
 
 /// Idle time after which a connection thread gives up.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -33,7 +34,6 @@ pub struct ProxyRequest {
 #[derive(Default)]
 struct Inner {
     requests: Mutex<Vec<ProxyRequest>>,
-    stop: AtomicBool,
 }
 
 impl Inner {
@@ -44,31 +44,28 @@ impl Inner {
 
 /// The running proxy. Dropping it stops accepting connections.
 pub struct Proxy {
-    addr: SocketAddr,
+    server: LoopbackServer,
     inner: Arc<Inner>,
 }
 
 impl Proxy {
     /// Binds 127.0.0.1:0 and starts serving.
     pub fn start() -> Proxy {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind proxy on loopback");
-        let addr = listener.local_addr().expect("proxy address");
         let inner = Arc::new(Inner::default());
         let shared = Arc::clone(&inner);
-        thread::Builder::new()
-            .name("proxy-accept".into())
-            .spawn(move || accept_loop(listener, shared))
-            .expect("spawn proxy accept thread");
-        Proxy { addr, inner }
+        let server = LoopbackServer::start("proxy", move |stream, _| {
+            let _ = serve(stream, &shared);
+        });
+        Proxy { server, inner }
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// `http://127.0.0.1:PORT`, for `HTTPS_PROXY` / `HTTP_PROXY`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.addr())
     }
 
     /// Every request received so far, in arrival order.
@@ -93,29 +90,6 @@ impl Proxy {
             .filter(|r| r.method == "CONNECT")
             .map(|r| r.target.clone())
             .collect()
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.inner.stop.store(true, Ordering::SeqCst);
-        // Wake the blocking accept() so the thread sees the flag and exits.
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-    }
-}
-
-fn accept_loop(listener: TcpListener, inner: Arc<Inner>) {
-    for stream in listener.incoming() {
-        if inner.stop.load(Ordering::SeqCst) {
-            return;
-        }
-        let Ok(stream) = stream else { continue };
-        let inner = Arc::clone(&inner);
-        let _ = thread::Builder::new()
-            .name("proxy-conn".into())
-            .spawn(move || {
-                let _ = serve(stream, &inner);
-            });
     }
 }
 

@@ -3,7 +3,7 @@
 //! network settings (CA bundle, proxy) the SDK does not honour by itself.
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use aws_config::default_provider::credentials::DefaultCredentialsChain;
@@ -13,18 +13,21 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_async::rt::sleep::SharedAsyncSleep;
 use aws_smithy_http_client::Connector;
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnectorSettings, SharedHttpConnector,
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
 };
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::result::{ConnectorError, SdkError};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::doctor::{ApiFailure, Caller, DoctorApi, Image, Reference};
+use crate::early::{self, Early};
 use crate::error_chain;
 use crate::registry::{PrivateRegistry, Registry};
 use crate::token::{
@@ -52,16 +55,38 @@ pub struct NetSettings {
 #[derive(Debug, Clone)]
 pub struct AwsTokenSource {
     settings: NetSettings,
-    /// Built on first use and shared by every client of the process:
-    /// reading the trust store is most of a miss's own work.
+    /// The trusted roots, read on first use by whichever needs them first:
+    /// this thread or the early connection's. Reading them is most of a
+    /// miss's own work, done once per process.
+    trust: Arc<OnceLock<Result<Arc<Trust>, String>>>,
     http: OnceLock<CorporateHttpClient>,
+    /// The early connection of the fetch under way (see `early`).
+    early: early::Slot,
 }
 
 impl AwsTokenSource {
     pub fn new(settings: NetSettings) -> Self {
         AwsTokenSource {
             settings,
+            trust: Arc::default(),
             http: OnceLock::new(),
+            early: early::Slot::default(),
+        }
+    }
+
+    /// Loads the trust store once; a bad one fails every use alike.
+    fn trust_loader(&self) -> impl Fn() -> Result<Arc<Trust>, String> + Send + Sync + 'static {
+        let (cell, ca_bundle) = (self.trust.clone(), self.settings.ca_bundle.clone());
+        move || {
+            cell.get_or_init(|| {
+                load_trust(ca_bundle.as_ref())
+                    .map(Arc::new)
+                    .map_err(|e| match e {
+                        TokenError::Setup(why) => why,
+                        other => other.to_string(),
+                    })
+            })
+            .clone()
         }
     }
 
@@ -69,8 +94,35 @@ impl AwsTokenSource {
         if let Some(http) = self.http.get() {
             return Ok(http.clone());
         }
-        let http = http_client(self.settings.ca_bundle.as_ref())?;
+        let trust = self.trust_loader()().map_err(TokenError::Setup)?;
+        let http = http_client(&trust, self.early.clone())?;
         Ok(self.http.get_or_init(|| http).clone())
+    }
+
+    fn connect_timeout(&self) -> Duration {
+        self.settings.timeout.min(Duration::from_secs(3))
+    }
+
+    /// Opens the early connection to the registry's API endpoint, when the
+    /// SDK would send the request there directly.
+    fn start_early(&self, registry: &Registry) {
+        let var = |k: &str| std::env::var(k).ok();
+        if !early::environment_allows(var) || shared_config_may_route(var) {
+            return;
+        }
+        let Some(host) = api_endpoint(registry)
+            .as_deref()
+            .and_then(early::endpoint_host)
+        else {
+            return;
+        };
+        let trust = self.trust_loader();
+        let roots: early::RootsLoader = Arc::new(move || trust().map(|t| t.roots.clone()));
+        let Ok(tls) = early::tls_config(roots) else {
+            return;
+        };
+        let started = Early::start(host, tls, self.connect_timeout());
+        *self.early.lock().unwrap_or_else(|e| e.into_inner()) = started;
     }
 
     /// The whole fetch is bounded: credentials, retries and backoff included.
@@ -105,7 +157,7 @@ impl AwsTokenSource {
         let http = self.http()?;
         let t = self.settings.timeout;
         let timeouts = TimeoutConfig::builder()
-            .connect_timeout(t.min(Duration::from_secs(3)))
+            .connect_timeout(self.connect_timeout())
             .read_timeout(t)
             .operation_attempt_timeout(t)
             .operation_timeout(t * MAX_ATTEMPTS)
@@ -524,7 +576,76 @@ impl TokenSource for AwsTokenSource {
         registry: &Registry,
         credentials: &CredentialSource,
     ) -> Result<AuthToken, TokenError> {
-        self.block_on(self.fetch_async(registry, credentials))
+        self.start_early(registry);
+        let result = self.block_on(self.fetch_async(registry, credentials));
+        // Not taken (a failure before the request): closed here.
+        self.early.lock().unwrap_or_else(|e| e.into_inner()).take();
+        result
+    }
+}
+
+/// Whether the shared config file may move the endpoint (see
+/// `early::config_may_route`). A file that cannot be read as text counts as
+/// one that may: the SDK decides then.
+fn shared_config_may_route(var: impl Fn(&str) -> Option<String>) -> bool {
+    let path = match var("AWS_CONFIG_FILE").filter(|p| !p.is_empty()) {
+        Some(p) => PathBuf::from(p),
+        None => match var("HOME").filter(|h| !h.is_empty()) {
+            Some(home) => PathBuf::from(home).join(".aws").join("config"),
+            None => return true,
+        },
+    };
+    match std::fs::metadata(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Ok(m) if m.is_file() && m.len() <= 1 << 20 => std::fs::read_to_string(&path)
+            .map(|text| early::config_may_route(&text))
+            .unwrap_or(true),
+        _ => true,
+    }
+}
+
+/// The API endpoint the SDK's own rules give for the registry, with no
+/// override: where the early connection goes.
+fn api_endpoint(registry: &Registry) -> Option<String> {
+    let (region, fips) = api_location(registry);
+    let url = match registry {
+        Registry::Private(_) => {
+            use aws_sdk_ecr::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+            let params = Params::builder()
+                .region(region)
+                .use_fips(fips)
+                .use_dual_stack(false)
+                .build()
+                .ok()?;
+            now_or_never(DefaultResolver::new().resolve_endpoint(&params))?
+                .ok()?
+                .url()
+                .to_owned()
+        }
+        Registry::Public { .. } => {
+            use aws_sdk_ecrpublic::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+            let params = Params::builder()
+                .region(region)
+                .use_fips(fips)
+                .use_dual_stack(false)
+                .build()
+                .ok()?;
+            now_or_never(DefaultResolver::new().resolve_endpoint(&params))?
+                .ok()?
+                .url()
+                .to_owned()
+        }
+    };
+    Some(url)
+}
+
+/// Polls a future once: the SDK's endpoint rules answer at once.
+fn now_or_never<F: std::future::Future>(f: F) -> Option<F::Output> {
+    use std::task::{Context, Poll, Waker};
+    let mut f = std::pin::pin!(f);
+    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(out) => Some(out),
+        Poll::Pending => None,
     }
 }
 
@@ -596,9 +717,17 @@ fn classify(message: String) -> TokenError {
     }
 }
 
+/// The trusted roots, parsed once: as a rustls store for the early
+/// connection, and as PEM for the SDK's connector, which parses its own.
+#[derive(Debug)]
+struct Trust {
+    pem: Vec<u8>,
+    roots: Arc<rustls::RootCertStore>,
+}
+
 /// Reads and checks `AWS_CA_BUNDLE`: the SDK's TLS layer panics on a bad
 /// PEM, so a bad bundle must be refused here with the file's name.
-pub fn load_ca_bundle(path: &PathBuf) -> Result<Vec<u8>, TokenError> {
+fn load_ca_bundle(path: &PathBuf) -> Result<Trust, TokenError> {
     use rustls_pki_types::CertificateDer;
     use rustls_pki_types::pem::PemObject;
     let bad = |why: String| TokenError::Setup(format!("AWS_CA_BUNDLE {}: {why}", path.display()));
@@ -615,13 +744,16 @@ pub fn load_ca_bundle(path: &PathBuf) -> Result<Vec<u8>, TokenError> {
             .add(cert)
             .map_err(|e| bad(format!("unusable certificate: {e}")))?;
     }
-    Ok(pem)
+    Ok(Trust {
+        pem,
+        roots: Arc::new(roots),
+    })
 }
 
 /// The system roots (honouring `SSL_CERT_FILE` and `SSL_CERT_DIR`), only
 /// those that parse, as PEM: handed to the SDK's own loader, an unusable
 /// file trips an assertion there instead of failing cleanly.
-fn system_roots() -> Result<Vec<u8>, TokenError> {
+fn system_roots() -> Result<Trust, TokenError> {
     use base64::Engine as _;
     let loaded = rustls_native_certs::load_native_certs();
     let mut pem = Vec::new();
@@ -654,27 +786,34 @@ fn system_roots() -> Result<Vec<u8>, TokenError> {
             }
         )));
     }
-    Ok(pem)
+    Ok(Trust {
+        pem,
+        roots: Arc::new(roots),
+    })
 }
 
-fn http_client(ca_bundle: Option<&PathBuf>) -> Result<CorporateHttpClient, TokenError> {
-    let pem = match ca_bundle {
-        Some(path) => load_ca_bundle(path)?,
-        None => system_roots()?,
-    };
-    let trust = TrustStore::empty().with_pem_certificate(pem);
+fn load_trust(ca_bundle: Option<&PathBuf>) -> Result<Trust, TokenError> {
+    match ca_bundle {
+        Some(path) => load_ca_bundle(path),
+        None => system_roots(),
+    }
+}
+
+fn http_client(trust: &Trust, early: early::Slot) -> Result<CorporateHttpClient, TokenError> {
     let tls = TlsContext::builder()
-        .with_trust_store(trust)
+        .with_trust_store(TrustStore::empty().with_pem_certificate(trust.pem.clone()))
         .build()
         .map_err(|e| TokenError::Setup(format!("TLS: {e}")))?;
-    Ok(CorporateHttpClient { tls })
+    Ok(CorporateHttpClient { tls, early })
 }
 
 /// The SDK's hyper client with our trust store and `HTTPS_PROXY`,
-/// `HTTP_PROXY` and `NO_PROXY` from the environment.
+/// `HTTP_PROXY` and `NO_PROXY` from the environment, behind the early
+/// connection of the fetch under way.
 #[derive(Debug, Clone)]
 struct CorporateHttpClient {
     tls: TlsContext,
+    early: early::Slot,
 }
 
 impl HttpClient for CorporateHttpClient {
@@ -683,18 +822,69 @@ impl HttpClient for CorporateHttpClient {
         settings: &HttpConnectorSettings,
         components: &RuntimeComponents,
     ) -> SharedHttpConnector {
-        let mut builder = Connector::builder()
-            .connector_settings(settings.clone())
-            .proxy_config(ProxyConfig::from_env())
-            .enable_tcp_nodelay(true);
-        if let Some(sleep) = components.sleep_impl() {
-            builder = builder.sleep_impl(sleep);
-        }
-        let connector = builder
-            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-            .tls_context(self.tls.clone())
-            .build();
-        SharedHttpConnector::new(connector)
+        SharedHttpConnector::new(EarlyFirstConnector {
+            early: self.early.clone(),
+            tls: self.tls.clone(),
+            settings: settings.clone(),
+            sleep: components.sleep_impl(),
+            sdk: OnceLock::new(),
+        })
+    }
+}
+
+/// Serves the first request for the early connection's endpoint over it,
+/// and everything else through the SDK's connector, built only when first
+/// needed (building it parses the trust store again).
+#[derive(Debug)]
+struct EarlyFirstConnector {
+    early: early::Slot,
+    tls: TlsContext,
+    settings: HttpConnectorSettings,
+    sleep: Option<SharedAsyncSleep>,
+    sdk: OnceLock<SharedHttpConnector>,
+}
+
+impl EarlyFirstConnector {
+    fn sdk(&self) -> &SharedHttpConnector {
+        self.sdk.get_or_init(|| {
+            let mut builder = Connector::builder()
+                .connector_settings(self.settings.clone())
+                .proxy_config(ProxyConfig::from_env())
+                .enable_tcp_nodelay(true);
+            if let Some(sleep) = self.sleep.clone() {
+                builder = builder.sleep_impl(sleep);
+            }
+            let connector = builder
+                .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+                .tls_context(self.tls.clone())
+                .build();
+            SharedHttpConnector::new(connector)
+        })
+    }
+}
+
+impl HttpConnector for EarlyFirstConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let taken = {
+            let mut slot = self.early.lock().unwrap_or_else(|e| e.into_inner());
+            match slot.as_ref().and_then(|e| e.accepts(&request)) {
+                Some(outgoing) => slot.take().map(|e| (e, outgoing)),
+                None => None,
+            }
+        };
+        let Some((early, outgoing)) = taken else {
+            return self.sdk().call(request);
+        };
+        tracing::debug!("request over the early connection to {}", early.host());
+        let read_timeout = self.settings.read_timeout();
+        HttpConnectorFuture::new(async move {
+            let response = early
+                .send(outgoing, read_timeout)
+                .await
+                .map_err(early::EarlyError::into_connector_error)?;
+            HttpResponse::try_from(response.map(SdkBody::from))
+                .map_err(|e| ConnectorError::other(e.into(), None))
+        })
     }
 }
 

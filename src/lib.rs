@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod configure;
 pub mod doctor;
+pub mod early;
 pub mod fsutil;
 pub mod helper;
 pub mod image;

@@ -57,10 +57,16 @@ impl Sandbox {
     /// never send a DNS query or a packet off this machine, whatever the
     /// helper does with the name. Needs root (`unshare --mount`).
     pub fn resolve_locally(&mut self, names: &[&str]) -> &mut Self {
+        self.resolve_locally_to(std::net::Ipv4Addr::LOCALHOST, names)
+    }
+
+    /// As `resolve_locally`, to a loopback address of the test's own.
+    pub fn resolve_locally_to(&mut self, ip: std::net::Ipv4Addr, names: &[&str]) -> &mut Self {
+        assert!(ip.is_loopback(), "{ip} is not a loopback address");
         let path = self.dir.path().join("hosts");
         let mut text = String::from("127.0.0.1 localhost\n");
         for name in names {
-            text.push_str(&format!("127.0.0.1 {name}\n"));
+            text.push_str(&format!("{ip} {name}\n"));
         }
         std::fs::write(&path, text).unwrap();
         self.hosts_file = Some(path);

@@ -150,13 +150,19 @@ impl TlsForwarder {
     /// Binds 127.0.0.1:0 and serves `cert`, forwarding to `backend`, which
     /// must be a loopback address (asserted).
     pub fn start(cert: &ServerCert, backend: SocketAddr) -> TlsForwarder {
+        Self::start_on(cert, backend, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+    }
+
+    /// As `start`, on a given loopback address (e.g. 127.0.80.1:443, where
+    /// a real AWS host name resolves in the test's private /etc/hosts).
+    pub fn start_on(cert: &ServerCert, backend: SocketAddr, at: SocketAddr) -> TlsForwarder {
         assert!(
-            backend.ip().is_loopback(),
-            "the TLS forwarder only forwards to loopback, not {backend}"
+            backend.ip().is_loopback() && at.ip().is_loopback(),
+            "the TLS forwarder only listens and forwards on loopback, not {at} -> {backend}"
         );
         let config = Arc::new(cert.server_config());
-        let listener =
-            TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind TLS forwarder on loopback");
+        let listener = TcpListener::bind(at)
+            .unwrap_or_else(|e| panic!("bind TLS forwarder on {at} (port 443 needs root): {e}"));
         let addr = listener.local_addr().expect("TLS forwarder address");
         let counters = Arc::new(Counters::default());
         let shared = Arc::clone(&counters);

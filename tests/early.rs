@@ -230,3 +230,40 @@ fn an_unused_early_connection_does_not_hold_the_answer() {
     assert_not_found(&run);
     assert_eq!(t.fake.calls(), 0);
 }
+
+/// The request sent over the early connection is the one the SDK signed:
+/// moto, checking SigV4 (the Host header included), accepts it and refuses
+/// a wrong secret.
+#[test]
+fn moto_accepts_the_signature_of_a_request_sent_early() {
+    use support::moto::{Moto, moto_password};
+    let moto = Moto::start();
+    moto.enable_auth();
+    let user = moto.create_ecr_user("early-puller");
+    let ca = TestCa::new("docker-credential-ecr-login early moto test CA");
+    let moto_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, moto.port()));
+    let _front = TlsForwarder::start_on(
+        &ca.server_cert(DEFAULT_NAMES),
+        moto_addr,
+        SocketAddr::from((address(7), 443)),
+    );
+    let mut sb = Sandbox::new();
+    sb.resolve_locally_to(address(7), &[API]);
+    let ca_pem = ca.write_pem(&sb.path().join("ca.pem"));
+    sb.set("AWS_CA_BUNDLE", &ca_pem.to_string_lossy());
+
+    sb.with_credentials(&user.id, &format!("{}-WRONG", user.secret));
+    assert_not_found(&sb.get(HOST));
+    assert!(sb.log().contains(EARLY_USED), "{}", sb.log());
+
+    sb.with_credentials(&user.id, &user.secret);
+    let run = sb.get(HOST);
+    assert_eq!(
+        run.credentials()["Secret"],
+        moto_password(ACCOUNT),
+        "{}\n{}",
+        sb.log(),
+        moto.stderr()
+    );
+    assert_eq!(sb.log().matches(EARLY_USED).count(), 2, "{}", sb.log());
+}

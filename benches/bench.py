@@ -8,9 +8,10 @@ script inside a private network, mount and PID namespace:
 
 Inside, it brings up loopback, makes a test CA and a server certificate for
 the ECR API hosts, bind-mounts a private /etc/hosts that points
-api.ecr.<region>.amazonaws.com at 127.0.0.1, starts the TLS fake ECR on
-127.0.0.1:443, and adds a veth pair holding 169.254.0.1/16 on which nothing
-answers (instance metadata connects hang, as on a real non-EC2 network).
+api.ecr.<region>.amazonaws.com at 127.0.0.1, starts the TLS fake ECR
+(benches/fake-ecr) on 127.0.0.1:443, and adds a veth pair holding
+169.254.0.1/16 on which nothing answers (instance metadata connects hang,
+as on a real non-EC2 network).
 No packet can leave the namespace. Both helpers find the fake exactly as on
 a real host: by name, over TLS, trusting AWS_CA_BUNDLE; no endpoint
 variable is set for either.
@@ -168,13 +169,14 @@ def make_certs(work):
 
 
 class Fake:
-    def __init__(self, work, cert, key):
+    """The fake ECR API (benches/fake-ecr, built by run.sh): one log line per request."""
+
+    def __init__(self, binary, work, cert, key):
         self.log = os.path.join(work, "fake_ecr.jsonl")
         open(self.log, "w").close()
         ready = os.path.join(work, "fake.ready")
         self.proc = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "fake_ecr.py"), "--cert", cert, "--key", key,
-             "--log", self.log, "--ready", ready],
+            [binary, "--cert", cert, "--key", key, "--log", self.log, "--ready", ready],
             stderr=open(os.path.join(work, "fake_ecr.stderr"), "w"))
         deadline = time.time() + 10
         while not os.path.exists(ready):
@@ -431,9 +433,9 @@ def table(b, build_time):
             [c[o].fmt("ms", 1), c[g].fmt("ms", 1), c[f].fmt("ms", 2)],
             f"{rg:.2f}× Go", "≤ 0.5× Go", rg <= 0.5)
     if "cold_cpu" in R:
-        # The wall time above includes the fake's own service time (its TLS
-        # signing, Python's HTTP handling), which every client waits for
-        # alike; the CPU the helper itself spends is its own cost.
+        # The wall time above includes the fake's own service time (mostly
+        # its TLS signing), which every client waits for alike; the CPU the
+        # helper itself spends is its own cost.
         c = R["cold_cpu"]
         rg = ratio(c[o], c[g])
         row("cold `get` CPU time, user + system, all threads (wait4): the helper's own work, without the fake's",
@@ -648,7 +650,7 @@ def inner(args):
     setup_namespace(work)
     ca, cert, key = make_certs(work)
     args.system_roots = add_ca_to_system_bundle(work, ca)
-    fake = Fake(work, cert, key)
+    fake = Fake(os.path.abspath(args.fake), work, cert, key)
     try:
         return measure(args, work, fake, ca)
     finally:
@@ -788,6 +790,7 @@ def main():
     i.add_argument("--go-version", default="?")
     i.add_argument("--floor", required=True)
     i.add_argument("--spawn", required=True, help="the launcher built from spawn.c")
+    i.add_argument("--fake", required=True, help="the fake ECR API built from benches/fake-ecr")
     i.add_argument("--runs", type=int, default=40)
     i.add_argument("--conc-runs", type=int, default=30)
     i.add_argument("--nocreds-runs", type=int, default=30)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The benchmark: ours against the Go helper (amazon-ecr-credential-helper)
 # and against the floor (benches/floor.c), in one run on this machine, inside
-# a private network namespace (nothing leaves loopback). See benches/README.md.
+# a private network namespace (nothing leaves loopback), both helpers calling
+# a TLS fake of the ECR API (benches/fake-ecr, a small Rust server built here
+# with cargo). See benches/README.md.
 #
 # usage: benches/run.sh [options]
 #   --quick        few iterations (CI): checks every step works, times asserted nowhere
@@ -61,7 +63,7 @@ need mount mount
 need ip iproute2
 need timeout coreutils
 need pgrep procps
-[ -n "$BIN" ] || need cargo "the Rust toolchain (rustup)"
+need cargo "the Rust toolchain (rustup)"
 [ -x "$GO_HELPER" ] && grep -qa 'aws-sdk-go' "$GO_HELPER" \
     || missing+=("the Go helper at $GO_HELPER (Debian package: amazon-ecr-credential-helper)")
 if [ "$PROFILE" = 1 ]; then
@@ -127,6 +129,12 @@ if [ -z "$BIN" ]; then
 fi
 [ -x "$BIN" ] || die "no binary at $BIN"
 
+# The fake ECR API: its own crate, lock file and target dir.
+FAKE_DIR="$HERE/fake-ecr"
+CARGO_TARGET_DIR="$FAKE_DIR/target" cargo build --release --locked --manifest-path "$FAKE_DIR/Cargo.toml" \
+    || die "building the fake ECR API (benches/fake-ecr) failed: see cargo's output above"
+FAKE="$FAKE_DIR/target/release/fake-ecr"
+
 gcc -O2 -o "$WORK/floor" "$HERE/floor.c"
 gcc -O2 -static -o "$WORK/spawn" "$HERE/spawn.c" \
     || die "gcc -static failed: the launcher needs the static C library (Debian package: libc6-dev)"
@@ -157,7 +165,7 @@ else
 fi
 [ -n "$OUT_ARG" ] && OUT="$(cd "$(dirname "$OUT_ARG")" && pwd)/$(basename "$OUT_ARG")"
 args=(inner --work "$WORK/ns" --ours "$BIN" --go "$GO_HELPER" --go-version "$GO_VERSION"
-      --floor "$WORK/floor" --spawn "$WORK/spawn" --runs "$RUNS" --conc-runs "$CONC" --nocreds-runs "$NOCREDS"
+      --floor "$WORK/floor" --spawn "$WORK/spawn" --fake "$FAKE" --runs "$RUNS" --conc-runs "$CONC" --nocreds-runs "$NOCREDS"
       --warmup "$WARMUP" --results-dir "$RESULTS" --out "$OUT" --command "$COMMAND")
 [ -f "$RESULTS/build-time.txt" ] && args+=(--build-time-file "$RESULTS/build-time.txt")
 if [ "$PROFILE" = 1 ]; then

@@ -110,18 +110,22 @@ impl AwsTokenSource {
         if !early::environment_allows(var) || shared_config_may_route(var) {
             return;
         }
-        let Some(host) = api_endpoint(registry)
-            .as_deref()
-            .and_then(early::endpoint_host)
-        else {
-            return;
-        };
+        let host = early::api_host(registry);
         let trust = self.trust_loader();
         let roots: early::RootsLoader = Arc::new(move || trust().map(|t| t.roots.clone()));
         let Ok(tls) = early::tls_config(roots) else {
             return;
         };
-        let started = Early::start(host, tls, self.connect_timeout());
+        // The SDK client parses its partition table when built (a fifth of
+        // the miss's own work on this thread): the early thread does it
+        // while it waits for the server's answer, off this thread's path.
+        let warm: fn() = match registry {
+            Registry::Private(_) => || drop(aws_sdk_ecr::config::endpoint::DefaultResolver::new()),
+            Registry::Public { .. } => {
+                || drop(aws_sdk_ecrpublic::config::endpoint::DefaultResolver::new())
+            }
+        };
+        let started = Early::start(host, tls, self.connect_timeout(), warm);
         *self.early.lock().unwrap_or_else(|e| e.into_inner()) = started;
     }
 
@@ -200,7 +204,9 @@ impl AwsTokenSource {
         Box<dyn std::future::Future<Output = Result<SharedCredentialsProvider, TokenError>> + 'a>,
     > {
         Box::pin(async move {
-            let (pc, imds) = self.provider_config(Some(region.clone()))?;
+            // Built only for the links that use it (an IMDS client is a
+            // tenth of the miss's own work before the request).
+            let provider_config = || self.provider_config(Some(region.clone()));
             Ok(match source {
                 // The chain's first link would answer; building the rest
                 // (an STS client among them) is a quarter of a miss's work.
@@ -209,17 +215,20 @@ impl AwsTokenSource {
                         aws_config::environment::credentials::EnvironmentVariableCredentialsProvider::new(),
                     )
                 }
-                CredentialSource::Chain => SharedCredentialsProvider::new(
-                    DefaultCredentialsChain::builder()
-                        .configure(pc)
-                        .region(region.clone())
-                        .imds_client(imds)
-                        .build()
-                        .await,
-                ),
+                CredentialSource::Chain => {
+                    let (pc, imds) = provider_config()?;
+                    SharedCredentialsProvider::new(
+                        DefaultCredentialsChain::builder()
+                            .configure(pc)
+                            .region(region.clone())
+                            .imds_client(imds)
+                            .build()
+                            .await,
+                    )
+                }
                 CredentialSource::Profile(name) => SharedCredentialsProvider::new(
                     aws_config::profile::ProfileFileCredentialsProvider::builder()
-                        .configure(&pc)
+                        .configure(&provider_config()?.0)
                         .profile_name(name)
                         .build(),
                 ),
@@ -604,51 +613,6 @@ fn shared_config_may_route(var: impl Fn(&str) -> Option<String>) -> bool {
     }
 }
 
-/// The API endpoint the SDK's own rules give for the registry, with no
-/// override: where the early connection goes.
-fn api_endpoint(registry: &Registry) -> Option<String> {
-    let (region, fips) = api_location(registry);
-    let url = match registry {
-        Registry::Private(_) => {
-            use aws_sdk_ecr::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
-            let params = Params::builder()
-                .region(region)
-                .use_fips(fips)
-                .use_dual_stack(false)
-                .build()
-                .ok()?;
-            now_or_never(DefaultResolver::new().resolve_endpoint(&params))?
-                .ok()?
-                .url()
-                .to_owned()
-        }
-        Registry::Public { .. } => {
-            use aws_sdk_ecrpublic::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
-            let params = Params::builder()
-                .region(region)
-                .use_fips(fips)
-                .use_dual_stack(false)
-                .build()
-                .ok()?;
-            now_or_never(DefaultResolver::new().resolve_endpoint(&params))?
-                .ok()?
-                .url()
-                .to_owned()
-        }
-    };
-    Some(url)
-}
-
-/// Polls a future once: the SDK's endpoint rules answer at once.
-fn now_or_never<F: std::future::Future>(f: F) -> Option<F::Output> {
-    use std::task::{Context, Poll, Waker};
-    let mut f = std::pin::pin!(f);
-    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(out) => Some(out),
-        Poll::Pending => None,
-    }
-}
-
 /// Whether the default chain's first link, the environment, has keys: then
 /// it ends there, whatever profile or role is configured.
 fn static_keys_in_env(var: impl Fn(&str) -> Option<String>) -> bool {
@@ -977,9 +941,16 @@ mod tests {
                 .build()
                 .unwrap();
             let resolver = DefaultResolver::new();
+            let registry = crate::registry::parse(host).unwrap();
             let endpoint = futures_lite_now(resolver.resolve_endpoint(&params))
                 .unwrap_or_else(|e| panic!("{host}: {e}"));
             assert_eq!(endpoint.url(), want, "{host}");
+            // The early connection goes where the SDK's rules say.
+            assert_eq!(
+                early::endpoint_host(endpoint.url()),
+                Some(early::api_host(&registry)),
+                "{host}"
+            );
         }
         let public = crate::registry::parse("public.ecr.aws").unwrap();
         let (region, fips) = api_location(&public);
@@ -999,6 +970,10 @@ mod tests {
         assert_eq!(
             endpoint.url(),
             "https://api.ecr-public.us-east-1.amazonaws.com"
+        );
+        assert_eq!(
+            early::endpoint_host(endpoint.url()),
+            Some(early::api_host(&public))
         );
     }
 

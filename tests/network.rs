@@ -97,17 +97,6 @@ fn assert_token(run: &Run, fake: &FakeEcr) {
     assert_eq!(call.access_key_id.as_deref(), Some(KEY_ID));
 }
 
-/// The not-found answer (stdout exactly, exit 1), and no panic.
-fn assert_not_found(run: &Run) {
-    run.assert_not_found();
-    assert_eq!(run.stdout(), format!("{NOT_FOUND}\n"));
-    assert!(
-        !run.stderr().contains("panicked"),
-        "the helper panicked: {}",
-        run.stderr()
-    );
-}
-
 // --- AWS_CA_BUNDLE and SSL_CERT_FILE ----------------------------------------
 
 #[test]
@@ -137,7 +126,7 @@ fn untrusted_server_is_refused_without_ca_bundle() {
     let other = unrelated_ca(net.sb.path(), "unrelated.pem");
     net.sb.set("SSL_CERT_FILE", &path_str(&other));
     let run = net.sb.get(HOST);
-    assert_not_found(&run);
+    run.assert_not_found_cleanly();
     assert_eq!(
         net.fake.calls(),
         0,
@@ -199,7 +188,7 @@ fn ca_bundle_replaces_the_system_roots() {
         .set("SSL_CERT_FILE", &ca)
         .set("AWS_CA_BUNDLE", &path_str(&other));
     let run = net.sb.get(HOST);
-    assert_not_found(&run);
+    run.assert_not_found_cleanly();
     assert_eq!(net.fake.calls(), 0);
     assert_eq!(net.front.handshakes(), 0);
     assert!(net.front.connections() >= 1, "log:\n{}", net.sb.log());
@@ -415,7 +404,7 @@ fn no_credentials_anywhere_is_not_found() {
     assert_eq!(sb.var("AWS_EC2_METADATA_DISABLED").as_deref(), Some("true"));
     assert!(sb.var("AWS_ACCESS_KEY_ID").is_none());
     let run = sb.get(HOST);
-    assert_not_found(&run);
+    run.assert_not_found_cleanly();
     assert_eq!(
         fake.calls(),
         0,

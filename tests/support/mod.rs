@@ -212,4 +212,16 @@ impl Run {
         assert_eq!(self.code(), Some(1), "stderr={:?}", self.stderr());
         assert_eq!(self.stdout().trim_end(), NOT_FOUND);
     }
+
+    /// The not-found answer exactly (one line on stdout, exit 1), and no
+    /// panic on stderr.
+    pub fn assert_not_found_cleanly(&self) {
+        self.assert_not_found();
+        assert_eq!(self.stdout(), format!("{NOT_FOUND}\n"));
+        assert!(
+            !self.stderr().contains("panicked"),
+            "the helper panicked: {}",
+            self.stderr()
+        );
+    }
 }

@@ -98,7 +98,9 @@ fn run() -> u8 {
                 action.as_deref(),
                 &mut std::io::stdin().lock(),
                 &mut std::io::stdout().lock(),
-                &mut std::io::stderr().lock(),
+                // Not locked for the whole run: the early connection's
+                // thread logs to stderr too, and would wait for it.
+                &mut std::io::stderr(),
                 &app,
             )
         }),
@@ -127,7 +129,7 @@ fn run_kubelet(config: &Config, source: &AwsTokenSource) -> u8 {
         kubelet::run(
             &mut std::io::stdin().lock(),
             &mut std::io::stdout().lock(),
-            &mut std::io::stderr().lock(),
+            &mut std::io::stderr(),
             &h,
             |k| std::env::var(k).ok(),
             helper::unix_now(),
@@ -137,7 +139,7 @@ fn run_kubelet(config: &Config, source: &AwsTokenSource) -> u8 {
 
 fn run_cli(cli: Cli, config: &Config, source: &AwsTokenSource) -> u8 {
     let mut out = std::io::stdout().lock();
-    let mut err = std::io::stderr().lock();
+    let mut err = std::io::stderr();
     let result = match cli.command {
         // Reached only through `help`-style parsing; the protocol serves these.
         Command::Get | Command::List | Command::Store | Command::Erase | Command::Version => {

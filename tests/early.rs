@@ -263,3 +263,29 @@ fn moto_accepts_the_signature_of_a_request_sent_early() {
     );
     assert_eq!(sb.log().matches(EARLY_USED).count(), 2, "{}", sb.log());
 }
+
+/// With logs on stderr, the early thread's log lines are not held back by
+/// the main thread: the failed early connection is logged as it happens,
+/// before the main thread gives up, and the answer does not wait for it
+/// (a thread stuck on stderr would leave the request waiting out its bound).
+#[test]
+fn logging_to_stderr_does_not_hold_the_early_connection() {
+    let mut sb = Sandbox::new();
+    sb.with_credentials(KEY_ID, SECRET_KEY)
+        .resolve_locally_to(address(21), &[API])
+        .unset("AWS_ECR_LOG_FILE")
+        .set("AWS_ECR_LOG", "debug");
+    let run = sb.get(HOST);
+    run.assert_not_found();
+    let stderr = run.stderr();
+    let early = stderr
+        .find("early connection: connecting to api.ecr.us-east-1.amazonaws.com")
+        .unwrap_or_else(|| panic!("the early thread's failure was not logged: {stderr}"));
+    let gave_up = stderr
+        .find("GetAuthorizationToken failed")
+        .unwrap_or_else(|| panic!("no final failure logged: {stderr}"));
+    assert!(
+        early < gave_up,
+        "the early thread's line came only after the main thread gave up: {stderr}"
+    );
+}

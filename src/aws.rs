@@ -117,8 +117,9 @@ impl AwsTokenSource {
             return;
         };
         // The SDK client parses its partition table when built (a fifth of
-        // the miss's own work on this thread): the early thread does it
-        // while it waits for the server's answer, off this thread's path.
+        // the miss's own work on this thread): the early thread offers to
+        // do it while it waits for the server's answer. Whoever comes
+        // first parses it (a LazyLock); the other waits or finds it done.
         let warm: fn() = match registry {
             Registry::Private(_) => || drop(aws_sdk_ecr::config::endpoint::DefaultResolver::new()),
             Registry::Public { .. } => {
@@ -593,24 +594,40 @@ impl TokenSource for AwsTokenSource {
     }
 }
 
-/// Whether the shared config file may move the endpoint (see
-/// `early::config_may_route`). A file that cannot be read as text counts as
-/// one that may: the SDK decides then.
+/// Whether the shared config or credentials file may move the endpoint
+/// (see `early::config_may_route`; the SDK reads profile settings from
+/// both). A file that cannot be read as text counts as one that may: the
+/// SDK decides then.
 fn shared_config_may_route(var: impl Fn(&str) -> Option<String>) -> bool {
-    let path = match var("AWS_CONFIG_FILE").filter(|p| !p.is_empty()) {
-        Some(p) => PathBuf::from(p),
-        None => match var("HOME").filter(|h| !h.is_empty()) {
-            Some(home) => PathBuf::from(home).join(".aws").join("config"),
-            None => return true,
-        },
+    let Some(paths) = shared_config_paths(&var) else {
+        return true;
     };
-    match std::fs::metadata(&path) {
+    paths.iter().any(|path| match std::fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
-        Ok(m) if m.is_file() && m.len() <= 1 << 20 => std::fs::read_to_string(&path)
+        Ok(m) if m.is_file() && m.len() <= 1 << 20 => std::fs::read_to_string(path)
             .map(|text| early::config_may_route(&text))
             .unwrap_or(true),
         _ => true,
-    }
+    })
+}
+
+/// The shared config and credentials files, where the SDK looks for them:
+/// `AWS_CONFIG_FILE` and `AWS_SHARED_CREDENTIALS_FILE` (a leading `~/` is
+/// the home directory), else `~/.aws/config` and `~/.aws/credentials`.
+/// `None` when a path needs a home directory and `HOME` is not set.
+fn shared_config_paths(var: &impl Fn(&str) -> Option<String>) -> Option<[PathBuf; 2]> {
+    let home = || var("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
+    let path = |name: &str, default: &str| match var(name).filter(|p| !p.is_empty()) {
+        Some(p) => match p.strip_prefix("~/") {
+            Some(rest) => home().map(|h| h.join(rest)),
+            None => Some(PathBuf::from(p)),
+        },
+        None => home().map(|h| h.join(".aws").join(default)),
+    };
+    Some([
+        path("AWS_CONFIG_FILE", "config")?,
+        path("AWS_SHARED_CREDENTIALS_FILE", "credentials")?,
+    ])
 }
 
 /// Whether the default chain's first link, the environment, has keys: then
@@ -983,6 +1000,47 @@ mod tests {
             .build()
             .unwrap()
             .block_on(f)
+    }
+
+    #[test]
+    fn the_shared_files_are_where_the_sdk_looks() {
+        type Vars<'a> = &'a [(&'a str, &'a str)];
+        let table: [(Vars, Option<[&str; 2]>); 5] = [
+            (
+                &[("HOME", "/h")],
+                Some(["/h/.aws/config", "/h/.aws/credentials"]),
+            ),
+            (
+                &[("HOME", "/h"), ("AWS_CONFIG_FILE", "/etc/aws.conf")],
+                Some(["/etc/aws.conf", "/h/.aws/credentials"]),
+            ),
+            (
+                &[
+                    ("HOME", "/h"),
+                    ("AWS_CONFIG_FILE", "~/c"),
+                    ("AWS_SHARED_CREDENTIALS_FILE", "~/k"),
+                ],
+                Some(["/h/c", "/h/k"]),
+            ),
+            (
+                &[
+                    ("AWS_CONFIG_FILE", "/c"),
+                    ("AWS_SHARED_CREDENTIALS_FILE", "/k"),
+                ],
+                Some(["/c", "/k"]),
+            ),
+            (&[("AWS_CONFIG_FILE", "/c")], None),
+        ];
+        for (vars, want) in table {
+            let var = |k: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            };
+            let got = shared_config_paths(&var);
+            let want = want.map(|w| w.map(PathBuf::from));
+            assert_eq!(got, want, "{vars:?}");
+        }
     }
 
     #[test]

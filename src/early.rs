@@ -14,6 +14,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::rt::TokioIo;
@@ -265,8 +266,6 @@ impl Early {
         }
     }
 }
-
-use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 
 /// The thread: resolve, connect and shake hands, then wait for the one
 /// request (or for the `Early` to be dropped) and carry it out.

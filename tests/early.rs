@@ -10,7 +10,6 @@
 mod support;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -45,7 +44,7 @@ fn setup(test: u8) -> T {
     sb.with_credentials(KEY_ID, SECRET_KEY)
         .resolve_locally_to(address(test), &[API]);
     let ca = TestCa::new("docker-credential-ecr-login early connection test CA");
-    let ca_pem: PathBuf = ca.write_pem(&sb.path().join("ca.pem"));
+    let ca_pem = ca.write_pem(&sb.path().join("ca.pem"));
     sb.set("AWS_CA_BUNDLE", &ca_pem.to_string_lossy());
     let front = TlsForwarder::start_on(
         &ca.server_cert(DEFAULT_NAMES),

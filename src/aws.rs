@@ -3,7 +3,7 @@
 //! network settings (CA bundle, proxy) the SDK does not honour by itself.
 
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use aws_config::default_provider::credentials::DefaultCredentialsChain;
@@ -62,7 +62,11 @@ pub struct AwsTokenSource {
     http: OnceLock<CorporateHttpClient>,
     /// The early connection of the fetch under way (see `early`).
     early: early::Slot,
+    /// The early connection readied by `prepare`, for its endpoint host.
+    prepared: Arc<Mutex<Option<(String, ReadyEarly)>>>,
 }
+
+type ReadyEarly = Option<(Early, Arc<rustls::ClientConfig>)>;
 
 impl AwsTokenSource {
     pub fn new(settings: NetSettings) -> Self {
@@ -71,6 +75,7 @@ impl AwsTokenSource {
             trust: Arc::default(),
             http: OnceLock::new(),
             early: early::Slot::default(),
+            prepared: Arc::default(),
         }
     }
 
@@ -103,19 +108,14 @@ impl AwsTokenSource {
         self.settings.timeout.min(Duration::from_secs(3))
     }
 
-    /// Opens the early connection to the registry's API endpoint, when the
-    /// SDK would send the request there directly.
-    fn start_early(&self, registry: &Registry) {
+    /// The early connection to the registry's API endpoint, its thread
+    /// started and waiting, and the TLS settings to let it go with; `None`
+    /// when the SDK would not send the request there directly.
+    fn ready_early(&self, registry: &Registry) -> ReadyEarly {
         let var = |k: &str| std::env::var(k).ok();
-        if !early::environment_allows(var) || shared_config_may_route(var) {
-            return;
+        if !early::environment_allows(var) {
+            return None;
         }
-        let host = early::api_host(registry);
-        let trust = self.trust_loader();
-        let roots: early::RootsLoader = Arc::new(move || trust().map(|t| t.roots.clone()));
-        let Ok(tls) = early::tls_config(roots) else {
-            return;
-        };
         // The SDK client parses its partition table when built (a fifth of
         // the miss's own work on this thread): the early thread offers to
         // do it while it waits for the server's answer. Whoever comes
@@ -126,8 +126,16 @@ impl AwsTokenSource {
                 || drop(aws_sdk_ecrpublic::config::endpoint::DefaultResolver::new())
             }
         };
-        let started = Early::start(host, tls, self.connect_timeout(), warm);
-        *self.early.lock().unwrap_or_else(|e| e.into_inner()) = started;
+        // The thread before the file checks: it takes longer to be
+        // scheduled than they take.
+        let early = Early::start(early::api_host(registry), self.connect_timeout(), warm)?;
+        if shared_config_may_route(var) {
+            return None;
+        }
+        let trust = self.trust_loader();
+        let roots: early::RootsLoader = Arc::new(move || trust().map(|t| t.roots.clone()));
+        let tls = early::tls_config(roots).ok()?;
+        Some((early, tls))
     }
 
     /// The whole fetch is bounded: credentials, retries and backoff included.
@@ -586,12 +594,34 @@ impl TokenSource for AwsTokenSource {
         registry: &Registry,
         credentials: &CredentialSource,
     ) -> Result<AuthToken, TokenError> {
-        self.start_early(registry);
+        let host = early::api_host(registry);
+        let prepared = lock(&self.prepared).take().filter(|(h, _)| *h == host);
+        let ready = match prepared {
+            Some((_, ready)) => ready,
+            None => self.ready_early(registry),
+        };
+        if let Some((mut early, tls)) = ready {
+            early.go(tls);
+            *lock(&self.early) = Some(early);
+        }
         let result = self.block_on(self.fetch_async(registry, credentials));
         // Not taken (a failure before the request): closed here.
-        self.early.lock().unwrap_or_else(|e| e.into_inner()).take();
+        lock(&self.early).take();
         result
     }
+
+    /// On a miss, before the cache lock: the early connection's thread
+    /// starts and readies itself while this one takes the lock and checks
+    /// the entry again; it touches the network only when `fetch` lets it.
+    fn prepare(&self, registry: &Registry) {
+        let ready = self.ready_early(registry);
+        *lock(&self.prepared) = Some((early::api_host(registry), ready));
+    }
+}
+
+/// A mutex's value, poisoned or not: what it guards stays consistent.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Whether the shared config or credentials file may move the endpoint
@@ -847,7 +877,7 @@ impl EarlyFirstConnector {
 impl HttpConnector for EarlyFirstConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let taken = {
-            let mut slot = self.early.lock().unwrap_or_else(|e| e.into_inner());
+            let mut slot = lock(&self.early);
             match slot.as_ref().and_then(|e| e.accepts(&request)) {
                 Some(outgoing) => slot.take().map(|e| (e, outgoing)),
                 None => None,

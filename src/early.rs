@@ -169,6 +169,18 @@ fn io_cause(err: &hyper::Error) -> bool {
     false
 }
 
+/// What the early connection's thread is told, in order.
+enum Msg {
+    /// Resolve, connect and shake hands, within `deadline`. Until then the
+    /// thread touches no network: a fetch may still turn out unneeded.
+    Go {
+        tls: Arc<ClientConfig>,
+        deadline: Instant,
+    },
+    /// The one request to send.
+    Job(Box<Job>),
+}
+
 /// A request for the early connection, and where its answer goes.
 struct Job {
     request: http::Request<Full<Bytes>>,
@@ -176,39 +188,47 @@ struct Job {
     reply: tokio::sync::oneshot::Sender<Result<http::Response<Bytes>, EarlyError>>,
 }
 
-/// An early connection being opened (or open) to `host`:443. Dropping it
-/// unused ends its thread and closes the connection.
+/// An early connection to `host`:443: its thread ready (`start`), then
+/// opening or open (`go`). Dropping it ends its thread and closes the
+/// connection, if any.
 #[derive(Debug)]
 pub struct Early {
     host: String,
-    jobs: mpsc::Sender<Job>,
-    /// The connect bound, counted from the start as the SDK counts its own.
-    connect_deadline: Instant,
+    jobs: mpsc::Sender<Msg>,
+    connect_timeout: Duration,
+    /// The connect bound, counted from `go` as the SDK counts its own from
+    /// its connect; `None` before `go`.
+    connect_deadline: Option<Instant>,
 }
 
 impl Early {
-    /// Starts the handshakes on a thread of their own. `None` when the
-    /// thread cannot be started: the SDK's connector then does it all.
-    /// `warm` is work for the calling thread's later use that the early
-    /// thread does while it waits for the server's first answer.
-    pub fn start(
-        host: String,
-        tls: Arc<ClientConfig>,
-        connect_timeout: Duration,
-        warm: fn(),
-    ) -> Option<Early> {
+    /// Starts the connection's thread, which readies itself and waits for
+    /// `go`: starting a thread takes longer than deciding whether to fetch,
+    /// so it is started before that decision. `None` when the thread cannot
+    /// be started: the SDK's connector then does it all. `warm` is work for
+    /// the calling thread's later use that the early thread does while it
+    /// waits for the server's first answer.
+    pub fn start(host: String, connect_timeout: Duration, warm: fn()) -> Option<Early> {
         let (jobs, inbox) = mpsc::channel();
-        let connect_deadline = Instant::now() + connect_timeout;
         let thread_host = host.clone();
         std::thread::Builder::new()
             .name("early-connect".into())
-            .spawn(move || run(&thread_host, tls, connect_deadline, inbox, warm))
+            .spawn(move || run(&thread_host, inbox, warm))
             .ok()?;
         Some(Early {
             host,
             jobs,
-            connect_deadline,
+            connect_timeout,
+            connect_deadline: None,
         })
+    }
+
+    /// Lets the thread resolve, connect and shake hands with `tls`.
+    pub fn go(&mut self, tls: Arc<ClientConfig>) {
+        let deadline = Instant::now() + self.connect_timeout;
+        self.connect_deadline = Some(deadline);
+        // A thread already gone is found out by `send`.
+        let _ = self.jobs.send(Msg::Go { tls, deadline });
     }
 
     pub fn host(&self) -> &str {
@@ -216,8 +236,10 @@ impl Early {
     }
 
     /// The request as the early connection would send it, when it is one
-    /// for this endpoint with its whole body in memory.
+    /// for this endpoint with its whole body in memory, and the connection
+    /// has been let go.
     pub fn accepts(&self, request: &HttpRequest) -> Option<http::Request<Full<Bytes>>> {
+        self.connect_deadline?;
         let uri: http::Uri = request.uri().parse().ok()?;
         let same_endpoint = uri.scheme_str() == Some("https")
             && uri.host() == Some(self.host.as_str())
@@ -252,11 +274,14 @@ impl Early {
             read_timeout,
             reply,
         };
-        self.jobs.send(job).map_err(|_| EarlyError::Gone)?;
+        self.jobs
+            .send(Msg::Job(Box::new(job)))
+            .map_err(|_| EarlyError::Gone)?;
         // The thread bounds each phase itself; this bounds a resolver that
         // never returns, which no timer in the thread can interrupt.
         let left = self
             .connect_deadline
+            .unwrap_or_else(Instant::now)
             .saturating_duration_since(Instant::now());
         let bound = left + read_timeout.unwrap_or(Duration::from_secs(60));
         match tokio::time::timeout(bound, answer).await {
@@ -267,19 +292,17 @@ impl Early {
     }
 }
 
-/// The thread: resolve, connect and shake hands, then wait for the one
-/// request (or for the `Early` to be dropped) and carry it out.
-fn run(
-    host: &str,
-    tls: Arc<ClientConfig>,
-    deadline: Instant,
-    inbox: mpsc::Receiver<Job>,
-    warm: fn(),
-) {
+/// The thread: ready a runtime and wait for `go`; then resolve, connect
+/// and shake hands, wait for the one request and carry it out. It ends
+/// when the `Early` is dropped, whatever it was waiting for.
+fn run(host: &str, inbox: mpsc::Receiver<Msg>, warm: fn()) {
     let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     else {
+        return;
+    };
+    let Ok(Msg::Go { tls, deadline }) = inbox.recv() else {
         return;
     };
     // getaddrinfo blocks this thread only; the waiting side bounds it.
@@ -301,7 +324,7 @@ fn run(
     if let Err(e) = &connected {
         tracing::debug!("early connection: {e}");
     }
-    let Ok(job) = inbox.recv() else {
+    let Ok(Msg::Job(job)) = inbox.recv() else {
         return;
     };
     let result = match connected {
@@ -562,7 +585,8 @@ mod tests {
         Early {
             host: host.into(),
             jobs,
-            connect_deadline: Instant::now(),
+            connect_timeout: Duration::from_secs(1),
+            connect_deadline: Some(Instant::now()),
         }
     }
 
@@ -596,5 +620,12 @@ mod tests {
         ] {
             assert!(early.accepts(&request(other, "{}")).is_none(), "{other}");
         }
+        // Not let go (the fetch was not decided): it carries nothing.
+        let waiting = Early {
+            connect_deadline: None,
+            ..early_for("api.ecr.us-east-1.amazonaws.com")
+        };
+        let same = request("https://api.ecr.us-east-1.amazonaws.com/", "{}");
+        assert!(waiting.accepts(&same).is_none());
     }
 }

@@ -130,6 +130,7 @@ impl Helper<'_> {
             return Ok(served(e.password.clone(), e.fetched_at, e.expires_at));
         }
 
+        self.source.prepare(&registry);
         // Refresh under the entry's lock; whoever waited reads the result.
         let _lock = match cache.lock(&key, self.lock_wait) {
             Ok(lock) => Some(lock),

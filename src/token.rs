@@ -55,6 +55,11 @@ pub trait TokenSource {
         registry: &Registry,
         credentials: &CredentialSource,
     ) -> Result<AuthToken, TokenError>;
+
+    /// A fetch for `registry` is likely to follow (its cache entry is not
+    /// fresh, and the cache lock is about to be taken): whatever can start
+    /// before the decision starts, touching no network.
+    fn prepare(&self, _registry: &Registry) {}
 }
 
 /// Whose credentials ask for the token.

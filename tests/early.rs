@@ -288,3 +288,70 @@ fn logging_to_stderr_does_not_hold_the_early_connection() {
         "the early thread's line came only after the main thread gave up: {stderr}"
     );
 }
+
+/// On a miss the early connection's thread starts before the cache lock is
+/// taken, but touches the network only once the fetch is decided. Here
+/// another process holds the lock and refreshes the entry meanwhile: the
+/// waiting get answers with that token and connects nowhere.
+#[test]
+fn a_get_that_finds_the_entry_refreshed_under_the_lock_connects_nowhere() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let t = setup(22);
+    assert_token(&t.sb.get(HOST), &t, 1);
+    assert_eq!(t.front.connections(), 1);
+    let entry_path = std::fs::read_dir(t.sb.cache_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .expect("the cache entry");
+    let lock_path = entry_path.with_extension("lock");
+    let mut entry: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&entry_path).unwrap()).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    // Expired: the next get misses.
+    entry["fetched_at"] = (now - 13 * 3600).into();
+    entry["expires_at"] = (now - 3600).into();
+    std::fs::write(&entry_path, entry.to_string()).unwrap();
+
+    // Another process is refreshing: it holds the entry's lock.
+    let lock = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .open(&lock_path)
+        .unwrap();
+    lock.lock().unwrap();
+    let mut cmd = t.sb.command(&["get"]);
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(HOST.as_bytes())
+        .unwrap();
+    // Long enough for the waiting get to have readied its early thread.
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    entry["fetched_at"] = now.into();
+    entry["expires_at"] = (now + 12 * 3600).into();
+    entry["password"] = "refreshed-by-the-other-process".into();
+    let tmp = entry_path.with_extension("other-writer");
+    std::fs::write(&tmp, entry.to_string()).unwrap();
+    std::fs::rename(&tmp, &entry_path).unwrap();
+    lock.unlock().unwrap();
+
+    let run = Run(child.wait_with_output().unwrap());
+    assert_eq!(
+        run.secret(),
+        "refreshed-by-the-other-process",
+        "{}",
+        t.sb.log()
+    );
+    assert_eq!(t.front.connections(), 1, "{}", t.sb.log());
+    assert_eq!(t.fake.calls(), 1);
+}

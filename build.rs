@@ -30,6 +30,7 @@ fn main() {
         println!("cargo:rustc-env=ECR_LOGIN_GIT_COMMIT={commit}");
     }
     link_for_fast_start();
+    order_for_fast_start();
     println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-changed=.git/refs/heads");
     println!("cargo:rerun-if-env-changed=ECR_LOGIN_GIT_COMMIT");
@@ -80,4 +81,88 @@ fn link_for_fast_start() {
             println!("cargo:rustc-link-search=native={}", dir.display());
         }
     }
+}
+
+/// The functions a cache hit and a miss run, as `link/symbol-order.txt`
+/// lists them (written by `scripts/symbol-order.sh` from callgrind), are
+/// laid out together at the start of the code. Otherwise they are spread
+/// over the whole 5.7 MB of it: the kernel maps code 64 KB around each
+/// page fault, so a miss maps nearly all of it, and unmaps it all at exit.
+///
+/// The names carry hashes of the compiler, the lock file and the profile:
+/// built otherwise, they match nothing and the linker keeps its own order
+/// (the same code, slower to start; `scripts/test.sh` checks the list
+/// against the release build's link map). Only where a trial link shows
+/// that the linker takes the list (LLD, Rust's default on x86_64 Linux;
+/// mold). `ECR_LOGIN_SYMBOL_ORDER=0` leaves the order to the linker;
+/// `ECR_LOGIN_LINK_MAP=PATH` writes the link map there.
+fn order_for_fast_start() {
+    let var = |k: &str| std::env::var(k).unwrap_or_default();
+    println!("cargo:rerun-if-changed=link/symbol-order.txt");
+    println!("cargo:rerun-if-env-changed=ECR_LOGIN_SYMBOL_ORDER");
+    println!("cargo:rerun-if-env-changed=ECR_LOGIN_LINK_MAP");
+    if var("CARGO_CFG_TARGET_OS") != "linux" || var("ECR_LOGIN_SYMBOL_ORDER") == "0" {
+        return;
+    }
+    let list = PathBuf::from(var("CARGO_MANIFEST_DIR")).join("link/symbol-order.txt");
+    if !list.is_file() {
+        return;
+    }
+    let mut args = vec![
+        format!("-Wl,--symbol-ordering-file={}", list.display()),
+        "-Wl,--no-warn-symbol-ordering".to_owned(),
+    ];
+    let map = var("ECR_LOGIN_LINK_MAP");
+    if !map.is_empty() {
+        args.push(format!("-Wl,-Map={map}"));
+        args.push("-Wl,--no-demangle".to_owned());
+    }
+    if linker_takes(&args) {
+        for arg in args {
+            println!("cargo:rustc-link-arg-bins={arg}");
+        }
+    }
+}
+
+/// Whether the linker this build uses accepts `args`: a trial link of an
+/// empty program by the same compiler, for the same target, with the same
+/// flags and linker.
+fn linker_takes(args: &[String]) -> bool {
+    let var = |k: &str| std::env::var(k).unwrap_or_default();
+    let out_dir = PathBuf::from(var("OUT_DIR")).join("link-trial");
+    if std::fs::create_dir_all(&out_dir).is_err() {
+        return false;
+    }
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let mut cmd = Command::new(rustc);
+    cmd.args(["--crate-type=bin", "--crate-name=link_trial", "--target"])
+        .arg(var("TARGET"))
+        .arg("--out-dir")
+        .arg(&out_dir)
+        .arg("-");
+    cmd.args(
+        var("CARGO_ENCODED_RUSTFLAGS")
+            .split('\x1f')
+            .filter(|f| !f.is_empty()),
+    );
+    let linker = var("RUSTC_LINKER");
+    if !linker.is_empty() {
+        cmd.arg(format!("-Clinker={linker}"));
+    }
+    for arg in args {
+        cmd.arg(format!("-Clink-arg={arg}"));
+    }
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let Ok(mut child) = cmd.spawn() else {
+        return false;
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write;
+        if stdin.write_all(b"fn main() {}\n").is_err() {
+            return false;
+        }
+    }
+    child.wait().is_ok_and(|s| s.success())
 }

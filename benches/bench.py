@@ -24,6 +24,7 @@ drift and position affect all of them alike. Every figure is the median of
 the rounds, with min and max.
 """
 import argparse
+import bisect
 import datetime
 import json
 import os
@@ -640,6 +641,85 @@ def profile(b, out_dir, symbols_bin=None):
     return "\n\n".join(notes)
 
 
+def link_map_functions(path):
+    """(start, end, name) of every code symbol in an LLD link map
+    (`-Map`, with `--no-demangle`), sorted by address."""
+    funcs, in_text = [], False
+    with open(path, errors="replace") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 5 and parts[4].startswith("."):  # an output section
+                in_text = parts[4] == ".text"
+            elif in_text and len(parts) == 5 and parts[3] == "1" and ":(" not in parts[4]:
+                start, size = int(parts[0], 16), int(parts[2], 16)
+                funcs.append((start, start + max(size, 1), parts[4]))
+    funcs.sort()
+    return funcs
+
+
+def symbol_order(b, binary, link_map, out_path):
+    """The linker's symbol ordering file (see build.rs): the functions that
+    a hit, a miss, and a miss with the system trust store run, hit first,
+    in the order they first run. Executed blocks come from valgrind's
+    lackey; `link_map` (the same build's) names the function of each.
+    Valgrind's CPU lacks some features of the real one (ADX, SHA), so code
+    chosen by CPU feature runs only outside it: the code pages the same
+    runs fault in natively (perf's page-fault events, where perf works)
+    add the functions found there."""
+    if shutil.which("valgrind") is None:
+        raise BenchError("--symbol-order needs valgrind (Debian package: valgrind)")
+    funcs = link_map_functions(link_map)
+    if len(funcs) < 1000:
+        raise BenchError(f"{link_map}: {len(funcs)} functions in .text; not the link map of this build?")
+    starts = [f[0] for f in funcs]
+    cases = [("hit", lambda: b.warm_env(b.ours)),
+             ("miss", lambda: b.env.make(b.homes["ours"], b.env.fresh_dir("order"))),
+             ("miss, system roots", lambda: b.env.make(b.homes["ours"], b.env.fresh_dir("order"), ca_bundle=False))]
+    if not b.args.system_roots:
+        cases = cases[:2]
+    check_get(run_one(b.ours.argv(), b.warm_env(b.ours), ONE + "\n"), b.ours, "111111111111")  # fills the hit's cache
+    order, seen, counts = [], set(), []
+
+    def add(addr):
+        i = bisect.bisect_right(starts, addr) - 1
+        if i >= 0 and addr < funcs[i][1] and funcs[i][2] not in seen:
+            seen.add(funcs[i][2])
+            order.append(funcs[i][2])
+            return 1
+        return 0
+
+    for kind, mkenv in cases:
+        log_file = os.path.join(b.work, "order-" + kind.replace(", ", "-").replace(" ", "-") + ".lackey")
+        env = mkenv()
+        env["AWS_ECR_TIMEOUT"] = "120"  # valgrind is ~50x slower
+        # No chasing: a block that runs on into a callee would hide it.
+        p = run_one(["/usr/bin/valgrind", "--tool=lackey", "--trace-superblocks=yes", "--vex-guest-chase=no",
+                     f"--log-file={log_file}", binary, "get"], env, ONE + "\n", timeout=600)
+        check_get(p, b.ours, "111111111111")
+        with open(log_file) as f:
+            added = sum(add(int(line[3:], 16)) for line in f if line.startswith("SB "))
+        counts.append(f"{kind} +{added}")
+    if shutil.which("perf"):
+        added = 0
+        for kind, mkenv in cases * 3:
+            data = os.path.join(b.work, "order.perf")
+            p = run_one([shutil.which("perf"), "record", "-q", "-e", "page-faults", "-c", "1", "-d", "-o", data,
+                         binary, "get"], mkenv(), ONE + "\n")
+            if p.code != 0:
+                log(f"symbol order: perf record failed (exit {p.code}: {(p.err or p.out).strip()[:200]}); skipping the native runs")
+                break
+            addrs = subprocess.run([shutil.which("perf"), "script", "-i", data, "-F", "addr"], capture_output=True, text=True).stdout
+            found = [int(a, 16) for a in addrs.split() if re.fullmatch(r"[0-9a-f]+", a)]
+            added += sum(add(a) for a in found)
+        counts.append(f"native page faults +{added}")
+    with open(out_path, "w") as f:
+        f.write("# The functions a cache hit, then a miss, run, in the order they first run:\n"
+                "# laid out first by the linker (build.rs). Written by scripts/symbol-order.sh;\n"
+                f"# do not edit. {len(order)} functions ({', '.join(counts)}).\n")
+        f.write("\n".join(order) + "\n")
+    log(f"symbol order: {len(order)} functions written to {out_path}")
+
+
 # --- main ------------------------------------------------------------------------------------
 
 def inner(args):
@@ -683,6 +763,9 @@ def measure(args, work, fake, ca):
         if not os.access(h.path, os.X_OK):
             raise BenchError(f"{h.name}: {h.path} is not an executable")
     b = Bench(args, work, fake, env, [ours, go, floor])
+    if args.symbol_order:
+        symbol_order(b, ours.path, os.path.abspath(args.link_map), args.symbol_order)
+        return 0
     rounds, conc_rounds, nocred_rounds = args.runs, args.conc_runs, args.nocreds_runs
     started = datetime.datetime.now(datetime.timezone.utc)
     load_start = load_note()
@@ -798,6 +881,9 @@ def main():
     i.add_argument("--variants", nargs="*", default=[], metavar="NAME=BINARY")
     i.add_argument("--profile", action="store_true")
     i.add_argument("--profile-bin", help="for callgrind: the same build with symbols")
+    i.add_argument("--symbol-order", metavar="FILE",
+                   help="only write the linker's symbol ordering file (see build.rs) for --ours")
+    i.add_argument("--link-map", help="with --symbol-order: the link map of --ours (ECR_LOGIN_LINK_MAP)")
     i.add_argument("--results-dir", default=os.path.join(HERE, "results"))
     i.add_argument("--build-time-file")
     i.add_argument("--opt-snapshot", default="", help="which sources the --variants builds are of")

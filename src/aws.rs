@@ -66,7 +66,7 @@ pub struct AwsTokenSource {
     prepared: Arc<Mutex<Option<(String, ReadyEarly)>>>,
 }
 
-type ReadyEarly = Option<(Early, Arc<rustls::ClientConfig>)>;
+type ReadyEarly = Option<(Early, Arc<rustls::ClientConfig>, tokio::runtime::Runtime)>;
 
 impl AwsTokenSource {
     pub fn new(settings: NetSettings) -> Self {
@@ -126,16 +126,21 @@ impl AwsTokenSource {
                 || drop(aws_sdk_ecrpublic::config::endpoint::DefaultResolver::new())
             }
         };
-        // The thread before the file checks: it takes longer to be
-        // scheduled than they take.
-        let early = Early::start(early::api_host(registry), self.connect_timeout(), warm)?;
+        // Before the thread starts: it resolves the default endpoint's name.
         if shared_config_may_route(var) {
             return None;
         }
+        let early = Early::start(early::api_host(registry), self.connect_timeout(), warm)?;
         let trust = self.trust_loader();
         let roots: early::RootsLoader = Arc::new(move || trust().map(|t| t.roots.clone()));
         let tls = early::tls_config(roots).ok()?;
-        Some((early, tls))
+        // Built here, where there is time to spare, for the early thread,
+        // where there is none.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
+        Some((early, tls, runtime))
     }
 
     /// The whole fetch is bounded: credentials, retries and backoff included.
@@ -600,8 +605,8 @@ impl TokenSource for AwsTokenSource {
             Some((_, ready)) => ready,
             None => self.ready_early(registry),
         };
-        if let Some((mut early, tls)) = ready {
-            early.go(tls);
+        if let Some((mut early, tls, runtime)) = ready {
+            early.go(tls, runtime);
             *lock(&self.early) = Some(early);
         }
         let result = self.block_on(self.fetch_async(registry, credentials));
@@ -611,8 +616,9 @@ impl TokenSource for AwsTokenSource {
     }
 
     /// On a miss, before the cache lock: the early connection's thread
-    /// starts and readies itself while this one takes the lock and checks
-    /// the entry again; it touches the network only when `fetch` lets it.
+    /// starts and resolves the endpoint's name while this one takes the
+    /// lock and checks the entry again; it connects only when `fetch` lets
+    /// it.
     fn prepare(&self, registry: &Registry) {
         let ready = self.ready_early(registry);
         *lock(&self.prepared) = Some((early::api_host(registry), ready));

@@ -171,11 +171,14 @@ fn io_cause(err: &hyper::Error) -> bool {
 
 /// What the early connection's thread is told, in order.
 enum Msg {
-    /// Resolve, connect and shake hands, within `deadline`. Until then the
-    /// thread touches no network: a fetch may still turn out unneeded.
+    /// Connect and shake hands, within `deadline`, on `runtime` (built by
+    /// the sender, which has time to spare: this thread has none). Until
+    /// then the thread only resolves the name: a fetch may still turn out
+    /// unneeded.
     Go {
         tls: Arc<ClientConfig>,
         deadline: Instant,
+        runtime: tokio::runtime::Runtime,
     },
     /// The one request to send.
     Job(Box<Job>),
@@ -202,9 +205,9 @@ pub struct Early {
 }
 
 impl Early {
-    /// Starts the connection's thread, which readies itself and waits for
-    /// `go`: starting a thread takes longer than deciding whether to fetch,
-    /// so it is started before that decision. `None` when the thread cannot
+    /// Starts the connection's thread, which resolves the host and waits
+    /// for `go`: starting a thread takes longer than deciding whether to
+    /// fetch, so it is started before that decision. `None` when the thread cannot
     /// be started: the SDK's connector then does it all. `warm` is work for
     /// the calling thread's later use that the early thread does while it
     /// waits for the server's first answer.
@@ -223,12 +226,17 @@ impl Early {
         })
     }
 
-    /// Lets the thread resolve, connect and shake hands with `tls`.
-    pub fn go(&mut self, tls: Arc<ClientConfig>) {
+    /// Lets the thread connect and shake hands with `tls` on `runtime` (a
+    /// current-thread runtime with IO and time enabled).
+    pub fn go(&mut self, tls: Arc<ClientConfig>, runtime: tokio::runtime::Runtime) {
         let deadline = Instant::now() + self.connect_timeout;
         self.connect_deadline = Some(deadline);
         // A thread already gone is found out by `send`.
-        let _ = self.jobs.send(Msg::Go { tls, deadline });
+        let _ = self.jobs.send(Msg::Go {
+            tls,
+            deadline,
+            runtime,
+        });
     }
 
     pub fn host(&self) -> &str {
@@ -292,21 +300,25 @@ impl Early {
     }
 }
 
-/// The thread: ready a runtime and wait for `go`; then resolve, connect
-/// and shake hands, wait for the one request and carry it out. It ends
-/// when the `Early` is dropped, whatever it was waiting for.
+/// The thread: resolve the host, wait for `go`, then connect and shake
+/// hands, wait for the one request and carry it out. It ends when the
+/// `Early` is dropped, whatever it was waiting for.
+///
+/// The name is resolved before `go`, while the other thread takes the
+/// cache lock: a lookup is not a connection, and is wasted only when
+/// another process refreshed the entry meanwhile.
 fn run(host: &str, inbox: mpsc::Receiver<Msg>, warm: fn()) {
-    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
+    // getaddrinfo blocks this thread only; the waiting side bounds it.
+    let resolved = (host, HTTPS_PORT).to_socket_addrs();
+    let Ok(Msg::Go {
+        tls,
+        deadline,
+        runtime,
+    }) = inbox.recv()
     else {
         return;
     };
-    let Ok(Msg::Go { tls, deadline }) = inbox.recv() else {
-        return;
-    };
-    // getaddrinfo blocks this thread only; the waiting side bounds it.
-    let connected = match (host, HTTPS_PORT).to_socket_addrs() {
+    let connected = match resolved {
         Ok(addrs) => {
             let addrs: Vec<SocketAddr> = addrs.collect();
             let left = deadline.saturating_duration_since(Instant::now());

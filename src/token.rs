@@ -58,7 +58,7 @@ pub trait TokenSource {
 
     /// A fetch for `registry` is likely to follow (its cache entry is not
     /// fresh, and the cache lock is about to be taken): whatever can start
-    /// before the decision starts, touching no network.
+    /// before the decision starts: at most a name lookup, no connection.
     fn prepare(&self, _registry: &Registry) {}
 }
 

@@ -124,6 +124,7 @@ pub struct Cache {
 #[derive(Debug)]
 pub struct LockGuard {
     _file: File,
+    key: String,
 }
 
 impl Cache {
@@ -211,7 +212,12 @@ impl Cache {
         let mut pause = Duration::from_millis(2);
         loop {
             match file.try_lock() {
-                Ok(()) => return Ok(LockGuard { _file: file }),
+                Ok(()) => {
+                    return Ok(LockGuard {
+                        _file: file,
+                        key: key.to_owned(),
+                    });
+                }
                 Err(fs::TryLockError::WouldBlock) if start.elapsed() < wait => {
                     std::thread::sleep(pause);
                     pause = (pause * 2).min(Duration::from_millis(25));
@@ -228,13 +234,31 @@ impl Cache {
     /// entry, or none, and no temporary file.
     pub fn store(&self, key: &str, entry: &Entry) -> Result<(), CacheError> {
         self.ensure_dir()?;
+        remove_stale_temps(&self.entry_path(key));
+        self.write(key, entry)
+    }
+
+    /// Under the entry's lock, before its fetch: removes what killed
+    /// writers of the entry left, so that `store_locked` after the fetch
+    /// has only the write to do. Done while the fetch has yet to start, it
+    /// is off the path the answer waits on.
+    pub fn sweep(&self, lock: &LockGuard) {
+        remove_stale_temps(&self.entry_path(&lock.key));
+    }
+
+    /// `store` under the entry's lock, after `sweep`: the lock made the
+    /// directory, the sweep cleaned it.
+    pub fn store_locked(&self, lock: &LockGuard, entry: &Entry) -> Result<(), CacheError> {
+        self.write(&lock.key, entry)
+    }
+
+    fn write(&self, key: &str, entry: &Entry) -> Result<(), CacheError> {
         let path = self.entry_path(key);
         let bytes = serde_json::to_vec(entry).expect("entry serializes");
         // What `load` would refuse to read is not written at all.
         if bytes.len() as u64 > MAX_ENTRY_BYTES {
             return Err(CacheError::TooLarge(bytes.len()));
         }
-        remove_stale_temps(&path);
         // A token can always be fetched again: no fsync (see Durability).
         atomic_write(&path, &bytes, 0o600, Durability::Unsynced)
             .map_err(|source| CacheError::Write { path, source })
@@ -391,6 +415,29 @@ mod tests {
             .map(|d| d.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("k.json")]);
+    }
+
+    #[test]
+    fn a_sweep_under_the_lock_clears_dead_writers_and_store_locked_writes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::new(tmp.path().join("c"));
+        let lock = cache.lock("k", Duration::from_secs(1)).unwrap();
+        // What a killed writer left: its pid cannot exist (above pid_max).
+        let dead = cache.dir().join(format!(".k.json.{}.1.tmp", i32::MAX));
+        fs::write(&dead, b"partial").unwrap();
+        let ours = cache.dir().join(format!(".k.json.{}.1.tmp", std::process::id()));
+        fs::write(&ours, b"in flight").unwrap();
+        cache.sweep(&lock);
+        assert!(!dead.exists(), "a dead writer's temporary file stays");
+        assert!(ours.exists(), "a live writer's temporary file was removed");
+        fs::remove_file(&ours).unwrap();
+        cache.store_locked(&lock, &entry(300)).unwrap();
+        assert_eq!(cache.load("k"), Some(entry(300)));
+        let names: Vec<_> = fs::read_dir(cache.dir())
+            .unwrap()
+            .map(|d| d.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
     }
 
     #[test]

@@ -132,7 +132,7 @@ impl Helper<'_> {
 
         self.source.prepare(&registry);
         // Refresh under the entry's lock; whoever waited reads the result.
-        let _lock = match cache.lock(&key, self.lock_wait) {
+        let lock = match cache.lock(&key, self.lock_wait) {
             Ok(lock) => Some(lock),
             Err(e) => {
                 tracing::warn!(error = %e, "refreshing without the cache lock");
@@ -148,6 +148,9 @@ impl Helper<'_> {
             tracing::debug!(registry = %registry, "refreshed by another process");
             return Ok(served(e.password.clone(), e.fetched_at, e.expires_at));
         }
+        if let Some(lock) = &lock {
+            cache.sweep(lock);
+        }
         match self.fetch(&registry, &credentials) {
             Ok(token) => {
                 if token.expires_at > now {
@@ -158,7 +161,11 @@ impl Helper<'_> {
                         expires_at: token.expires_at,
                         password: token.password.clone(),
                     };
-                    if let Err(e) = cache.store(&key, &entry) {
+                    let stored = match &lock {
+                        Some(lock) => cache.store_locked(lock, &entry),
+                        None => cache.store(&key, &entry),
+                    };
+                    if let Err(e) = stored {
                         tracing::warn!(error = %e, "token not cached");
                     }
                 } else {

@@ -425,7 +425,9 @@ mod tests {
         // What a killed writer left: its pid cannot exist (above pid_max).
         let dead = cache.dir().join(format!(".k.json.{}.1.tmp", i32::MAX));
         fs::write(&dead, b"partial").unwrap();
-        let ours = cache.dir().join(format!(".k.json.{}.1.tmp", std::process::id()));
+        let ours = cache
+            .dir()
+            .join(format!(".k.json.{}.1.tmp", std::process::id()));
         fs::write(&ours, b"in flight").unwrap();
         cache.sweep(&lock);
         assert!(!dead.exists(), "a dead writer's temporary file stays");

@@ -78,4 +78,7 @@ if ! cargo deny --version 2>/dev/null | grep -q "$CARGO_DENY_VERSION"; then
     cargo install cargo-deny --locked --version "$CARGO_DENY_VERSION" \
         || die "cargo install cargo-deny failed"
 fi
+# Offline, cargo-deny reads every platform's crates (windows-sys too), which
+# a build on this one never downloads: fetch them first.
+cargo fetch --locked
 cargo deny --offline check licenses bans sources

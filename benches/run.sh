@@ -163,6 +163,29 @@ if [ "$OPT_LEVELS" = 1 ]; then
     echo "$SNAP_NOTE" > "$WORK/opt-snapshot.txt"
 fi
 
+# --- a quiet machine before measuring -------------------------------------------------------
+# The builds above leave a gigabyte of dirty pages whose writeback runs for a
+# while after them: flushed and waited out, so the first figures measured
+# (the hit and the cold get) do not pay for it. Then up to a minute for the
+# CPUs to be idle (95% over a second): anything else running is noted.
+cpu_idle_share() { # the CPUs' idle share over one second, in percent
+    local a b
+    read -r -a a < /proc/stat; sleep 1; read -r -a b < /proc/stat
+    local busy=0 idle=$(( (b[4] + b[5]) - (a[4] + a[5]) )) i
+    for i in 1 2 3 6 7 8; do busy=$(( busy + b[i] - a[i] )); done
+    echo $(( 100 * idle / (idle + busy + 1) ))
+}
+settle() {
+    sync
+    local i share
+    for i in $(seq 60); do
+        share=$(cpu_idle_share)
+        [ "$share" -ge 95 ] && return 0
+    done
+    echo "benches/run.sh: warning: the CPUs are only ${share}% idle; figures will be noisy" >&2
+}
+[ "$QUICK" = 1 ] || settle
+
 # --- the measurement, inside the namespace -------------------------------------------------
 if [ "$QUICK" = 1 ]; then
     RUNS=${BENCH_RUNS:-3} CONC=${BENCH_CONC_RUNS:-2} NOCREDS=${BENCH_NOCREDS_RUNS:-1} WARMUP=1

@@ -674,11 +674,7 @@ test_tarball() {
         $(grep -o '"packaging/[^"*]*"' packaging/homebrew/$NAME.rb | tr -d '"'); do
         check "tarball has $path" grep -qx "$prefix$path" <<<"$listing"
     done
-    if command -v ruby >/dev/null 2>&1; then
-        check "formula is valid Ruby" ruby -c packaging/homebrew/$NAME.rb
-    else
-        echo "# SKIP formula syntax: no ruby"
-    fi
+    check "formula is valid Ruby" ruby -c packaging/homebrew/$NAME.rb
 }
 
 cmd_test() {
@@ -688,6 +684,7 @@ cmd_test() {
     need gzip gzip
     need zsh zsh
     need fish fish
+    need ruby ruby
     [ "$RPM_TOOL" = rpmbuild ] && need rpmbuild rpm
     need rpm rpm
     load_metadata

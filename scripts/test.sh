@@ -56,7 +56,7 @@ cargo test --locked --no-fail-fast
 # functions (build.rs lays them out first).
 ECR_LOGIN_LINK_MAP="$(pwd)/target/release/link.map" cargo build --release --locked
 python3 scripts/check-symbol-order.py link/symbol-order.txt target/release/link.map
-scripts/package.sh --binary target/release/docker-credential-ecr-login test
+scripts/package.sh --install-deps --binary target/release/docker-credential-ecr-login test
 
 # --- the benchmark, quick: every step must work; no time is asserted ------------
 # It measures ours against the Go helper (Debian's amazon-ecr-credential-helper,

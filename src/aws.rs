@@ -66,7 +66,7 @@ pub struct AwsTokenSource {
     prepared: Arc<Mutex<Option<(String, ReadyEarly)>>>,
 }
 
-type ReadyEarly = Option<(Early, Arc<rustls::ClientConfig>, tokio::runtime::Runtime)>;
+type ReadyEarly = Option<(Early, Arc<rustls::ClientConfig>)>;
 
 impl AwsTokenSource {
     pub fn new(settings: NetSettings) -> Self {
@@ -134,13 +134,7 @@ impl AwsTokenSource {
         let trust = self.trust_loader();
         let roots: early::RootsLoader = Arc::new(move || trust().map(|t| t.roots.clone()));
         let tls = early::tls_config(roots).ok()?;
-        // Built here, where there is time to spare, for the early thread,
-        // where there is none.
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .ok()?;
-        Some((early, tls, runtime))
+        Some((early, tls))
     }
 
     /// The whole fetch is bounded: credentials, retries and backoff included.
@@ -605,8 +599,8 @@ impl TokenSource for AwsTokenSource {
             Some((_, ready)) => ready,
             None => self.ready_early(registry),
         };
-        if let Some((mut early, tls, runtime)) = ready {
-            early.go(tls, runtime);
+        if let Some((mut early, tls)) = ready {
+            early.go(tls);
             *lock(&self.early) = Some(early);
         }
         let result = self.block_on(self.fetch_async(registry, credentials));

@@ -1,8 +1,10 @@
-//! The early connection: on a cache miss, the TCP and TLS handshakes with
-//! the registry's API endpoint run on a thread of their own while the SDK
-//! loads its configuration, resolves credentials and signs, so that the
-//! request leaves as soon as it is signed instead of waiting two more round
-//! trips and the server's signature.
+//! The early connection: on a cache miss, a thread of its own resolves the
+//! registry's API endpoint, connects and sends the TLS ClientHello while
+//! the SDK loads its configuration, resolves credentials and signs, so
+//! that the server's signature and the round trips overlap that work. The
+//! thread then hands the handshake over; the request's own thread finishes
+//! it and sends the request, so no thread waits for another's wake-up once
+//! the answer arrives.
 //!
 //! Only the first request to that endpoint uses it: retries, other hosts
 //! (STS), and every case the SDK routes differently (a proxy, an endpoint
@@ -23,7 +25,6 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::CryptoProvider;
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
-use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
@@ -169,39 +170,41 @@ fn io_cause(err: &hyper::Error) -> bool {
     false
 }
 
-/// What the early connection's thread is told, in order.
-enum Msg {
-    /// Connect and shake hands, within `deadline`, on `runtime` (built by
-    /// the sender, which has time to spare: this thread has none). Until
-    /// then the thread only resolves the name: a fetch may still turn out
-    /// unneeded.
-    Go {
-        tls: Arc<ClientConfig>,
-        deadline: Instant,
-        runtime: tokio::runtime::Runtime,
-    },
-    /// The one request to send.
-    Job(Box<Job>),
+/// What the early connection's thread is told: connect and shake hands,
+/// within `deadline`. Until then the thread only resolves the name: a
+/// fetch may still turn out unneeded.
+struct Go {
+    tls: Arc<ClientConfig>,
+    deadline: Instant,
 }
 
-/// A request for the early connection, and where its answer goes.
-struct Job {
-    request: http::Request<Full<Bytes>>,
-    read_timeout: Option<Duration>,
-    reply: tokio::sync::oneshot::Sender<Result<http::Response<Bytes>, EarlyError>>,
-}
+/// A TLS handshake under way: the ClientHello is out, the rest is done by
+/// whoever awaits it (the thread that sends the request).
+type Handshake = std::pin::Pin<Box<dyn Future<Output = std::io::Result<TlsStream<LateIo>>> + Send>>;
 
 /// An early connection to `host`:443: its thread ready (`start`), then
-/// opening or open (`go`). Dropping it ends its thread and closes the
-/// connection, if any.
-#[derive(Debug)]
+/// opening or open (`go`). The thread opens the connection and sends the
+/// ClientHello, then hands the handshake over: the thread that sends the
+/// request finishes it on its own runtime, so no thread has to wake
+/// another when the answer arrives. Dropping it ends its thread and closes
+/// the connection, if any.
 pub struct Early {
     host: String,
-    jobs: mpsc::Sender<Msg>,
+    go: mpsc::Sender<Go>,
+    handshake: tokio::sync::oneshot::Receiver<Result<Handshake, EarlyError>>,
     connect_timeout: Duration,
     /// The connect bound, counted from `go` as the SDK counts its own from
     /// its connect; `None` before `go`.
     connect_deadline: Option<Instant>,
+}
+
+impl std::fmt::Debug for Early {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Early")
+            .field("host", &self.host)
+            .field("connect_deadline", &self.connect_deadline)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Early {
@@ -212,31 +215,28 @@ impl Early {
     /// the calling thread's later use that the early thread does while it
     /// waits for the server's first answer.
     pub fn start(host: String, connect_timeout: Duration, warm: fn()) -> Option<Early> {
-        let (jobs, inbox) = mpsc::channel();
+        let (go, inbox) = mpsc::channel();
+        let (reply, handshake) = tokio::sync::oneshot::channel();
         let thread_host = host.clone();
         std::thread::Builder::new()
             .name("early-connect".into())
-            .spawn(move || run(&thread_host, inbox, warm))
+            .spawn(move || run(&thread_host, inbox, reply, warm))
             .ok()?;
         Some(Early {
             host,
-            jobs,
+            go,
+            handshake,
             connect_timeout,
             connect_deadline: None,
         })
     }
 
-    /// Lets the thread connect and shake hands with `tls` on `runtime` (a
-    /// current-thread runtime with IO and time enabled).
-    pub fn go(&mut self, tls: Arc<ClientConfig>, runtime: tokio::runtime::Runtime) {
+    /// Lets the thread connect and send the ClientHello with `tls`.
+    pub fn go(&mut self, tls: Arc<ClientConfig>) {
         let deadline = Instant::now() + self.connect_timeout;
         self.connect_deadline = Some(deadline);
         // A thread already gone is found out by `send`.
-        let _ = self.jobs.send(Msg::Go {
-            tls,
-            deadline,
-            runtime,
-        });
+        let _ = self.go.send(Go { tls, deadline });
     }
 
     pub fn host(&self) -> &str {
@@ -269,123 +269,258 @@ impl Early {
         out.body(Full::new(Bytes::copy_from_slice(body))).ok()
     }
 
-    /// Sends `request` over the early connection and waits for the whole
-    /// answer, within the connect bound left plus the read bound.
+    /// Finishes the handshake on the calling runtime, within the connect
+    /// bound, then sends `request` and waits for the whole answer within
+    /// the read bound.
     pub async fn send(
         self,
         request: http::Request<Full<Bytes>>,
         read_timeout: Option<Duration>,
     ) -> Result<http::Response<Bytes>, EarlyError> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let job = Job {
-            request,
-            read_timeout,
-            reply,
-        };
-        self.jobs
-            .send(Msg::Job(Box::new(job)))
-            .map_err(|_| EarlyError::Gone)?;
-        // The thread bounds each phase itself; this bounds a resolver that
-        // never returns, which no timer in the thread can interrupt.
-        let left = self
-            .connect_deadline
+        let Early {
+            host,
+            handshake,
+            connect_deadline,
+            ..
+        } = self;
+        // This also bounds a resolver that never returns, which no timer
+        // in the thread can interrupt.
+        let left = connect_deadline
             .unwrap_or_else(Instant::now)
             .saturating_duration_since(Instant::now());
-        let bound = left + read_timeout.unwrap_or(Duration::from_secs(60));
-        match tokio::time::timeout(bound, answer).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(EarlyError::Gone),
-            Err(_) => Err(EarlyError::ConnectTimeout(self.host)),
-        }
+        let connected = async {
+            let handshake = handshake.await.map_err(|_| EarlyError::Gone)??;
+            handshake.await.map_err(|source| EarlyError::Connect {
+                host: host.clone(),
+                source,
+            })
+        };
+        let stream = tokio::time::timeout(left, connected)
+            .await
+            .unwrap_or_else(|_| Err(EarlyError::ConnectTimeout(host.clone())))?;
+        exchange(stream, request, read_timeout).await
     }
 }
 
-/// The thread: resolve the host, wait for `go`, then connect and shake
-/// hands, wait for the one request and carry it out. It ends when the
-/// `Early` is dropped, whatever it was waiting for.
+/// The thread: resolve the host, wait for `go`, then connect, send the
+/// ClientHello and hand the handshake over. It ends when the `Early` is
+/// dropped, whatever it was waiting for, or once it has handed over.
 ///
 /// The name is resolved before `go`, while the other thread takes the
 /// cache lock: a lookup is not a connection, and is wasted only when
 /// another process refreshed the entry meanwhile.
-fn run(host: &str, inbox: mpsc::Receiver<Msg>, warm: fn()) {
+fn run(
+    host: &str,
+    inbox: mpsc::Receiver<Go>,
+    reply: tokio::sync::oneshot::Sender<Result<Handshake, EarlyError>>,
+    warm: fn(),
+) {
     // getaddrinfo blocks this thread only; the waiting side bounds it.
     let resolved = (host, HTTPS_PORT).to_socket_addrs();
-    let Ok(Msg::Go {
-        tls,
-        deadline,
-        runtime,
-    }) = inbox.recv()
-    else {
+    let Ok(Go { tls, deadline }) = inbox.recv() else {
         return;
     };
-    let connected = match resolved {
-        Ok(addrs) => {
-            let addrs: Vec<SocketAddr> = addrs.collect();
-            let left = deadline.saturating_duration_since(Instant::now());
-            runtime.block_on(async {
-                tokio::time::timeout(left, connect(host, &addrs, tls, warm))
-                    .await
-                    .unwrap_or_else(|_| Err(EarlyError::ConnectTimeout(host.to_owned())))
-            })
-        }
-        Err(source) => Err(EarlyError::Connect {
-            host: host.to_owned(),
-            source,
-        }),
-    };
-    if let Err(e) = &connected {
-        tracing::debug!("early connection: {e}");
-    }
-    let Ok(Msg::Job(job)) = inbox.recv() else {
-        return;
-    };
-    let result = match connected {
-        Ok(stream) => runtime.block_on(exchange(stream, job.request, job.read_timeout)),
-        Err(e) => Err(e),
-    };
-    let _ = job.reply.send(result);
-    runtime.shutdown_background();
-}
-
-/// Connects to the first address that answers and shakes hands. `warm`
-/// runs once the ClientHello is out, while the server works on its answer.
-async fn connect(
-    host: &str,
-    addrs: &[SocketAddr],
-    tls: Arc<ClientConfig>,
-    warm: fn(),
-) -> Result<TlsStream<TcpStream>, EarlyError> {
     let fail = |source| EarlyError::Connect {
         host: host.to_owned(),
         source,
     };
-    let name = ServerName::try_from(host.to_owned())
-        .map_err(|e| fail(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)))?;
+    let started = resolved
+        .map_err(fail)
+        .and_then(|addrs| connect(host, addrs, deadline))
+        .and_then(|tcp| {
+            let name = ServerName::try_from(host.to_owned())
+                .map_err(|e| fail(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)))?;
+            let mut handshake: Handshake =
+                Box::pin(TlsConnector::from(tls).connect(name, LateIo::new(tcp)));
+            // The first poll writes the ClientHello and finds no answer
+            // yet (no runtime here to wait on), unless it already failed.
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            match handshake.as_mut().poll(&mut cx) {
+                std::task::Poll::Ready(Err(e)) => Err(fail(e)),
+                std::task::Poll::Ready(Ok(stream)) => {
+                    Ok(Box::pin(std::future::ready(Ok(stream))) as Handshake)
+                }
+                std::task::Poll::Pending => Ok(handshake),
+            }
+        });
+    if let Err(e) = &started {
+        tracing::debug!("early connection: {e}");
+    }
+    let handed_over = started.is_ok();
+    // Refused only when the `Early` is gone: the connection closes with it.
+    let _ = reply.send(started);
+    if handed_over {
+        warm();
+    }
+}
+
+/// Connects to the first address that answers, within `deadline`.
+fn connect(
+    host: &str,
+    addrs: impl Iterator<Item = SocketAddr>,
+    deadline: Instant,
+) -> Result<std::net::TcpStream, EarlyError> {
     let mut last = std::io::Error::new(std::io::ErrorKind::NotFound, "no address");
     for addr in addrs {
-        match TcpStream::connect(addr).await {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(EarlyError::ConnectTimeout(host.to_owned()));
+        }
+        match std::net::TcpStream::connect_timeout(&addr, left) {
             Ok(tcp) => {
-                tcp.set_nodelay(true).map_err(fail)?;
-                let mut handshake = std::pin::pin!(TlsConnector::from(tls).connect(name, tcp));
-                // The first poll writes the ClientHello and waits for the
-                // server, unless it already failed.
-                let first =
-                    std::future::poll_fn(|cx| std::task::Poll::Ready(handshake.as_mut().poll(cx)))
-                        .await;
-                if let std::task::Poll::Ready(done) = first {
-                    return done.map_err(fail);
-                }
-                warm();
-                return handshake.await.map_err(fail);
+                let ready = tcp
+                    .set_nodelay(true)
+                    .and_then(|()| tcp.set_nonblocking(true));
+                return ready.map(|()| tcp).map_err(|source| EarlyError::Connect {
+                    host: host.to_owned(),
+                    source,
+                });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                return Err(EarlyError::ConnectTimeout(host.to_owned()));
             }
             Err(e) => last = e,
         }
     }
-    Err(fail(last))
+    Err(EarlyError::Connect {
+        host: host.to_owned(),
+        source: last,
+    })
+}
+
+/// A non-blocking TCP stream that joins a runtime's reactor only when it
+/// first has to wait, and then the reactor of the runtime polling it: the
+/// early thread, which has no runtime, writes the ClientHello through it,
+/// and the thread that finishes the handshake waits on its own runtime.
+#[derive(Debug)]
+pub enum LateIo {
+    Detached(std::net::TcpStream),
+    Joined(tokio::net::TcpStream),
+}
+
+/// What a detached socket's operation came to.
+enum Detached<T> {
+    Done(std::io::Result<T>),
+    /// It would block: the socket is now on the current runtime's reactor.
+    Joined,
+    /// It would block, and no runtime is here to wait on.
+    Pending,
+}
+
+impl LateIo {
+    fn new(tcp: std::net::TcpStream) -> Self {
+        LateIo::Detached(tcp)
+    }
+
+    /// Runs `op` on a detached socket; when it would block, joins the
+    /// current runtime, if any.
+    fn try_detached<T>(
+        &mut self,
+        op: impl FnOnce(&std::net::TcpStream) -> std::io::Result<T>,
+    ) -> Detached<T> {
+        let LateIo::Detached(tcp) = self else {
+            return Detached::Joined;
+        };
+        match op(tcp) {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if tokio::runtime::Handle::try_current().is_err() {
+                    return Detached::Pending;
+                }
+                let joined = tcp.try_clone().and_then(tokio::net::TcpStream::from_std);
+                match joined {
+                    Ok(joined) => {
+                        // The clone is the same socket; the original closes.
+                        *self = LateIo::Joined(joined);
+                        Detached::Joined
+                    }
+                    Err(e) => Detached::Done(Err(e)),
+                }
+            }
+            done => Detached::Done(done),
+        }
+    }
+
+    fn joined(self: std::pin::Pin<&mut Self>) -> std::pin::Pin<&mut tokio::net::TcpStream> {
+        match self.get_mut() {
+            LateIo::Joined(tcp) => std::pin::Pin::new(tcp),
+            LateIo::Detached(_) => unreachable!("joined only after try_detached said so"),
+        }
+    }
+}
+
+impl tokio::io::AsyncRead for LateIo {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::io::Read;
+        let unfilled = buf.initialize_unfilled();
+        match self.try_detached(|mut tcp| tcp.read(unfilled)) {
+            Detached::Done(n) => {
+                buf.advance(n?);
+                std::task::Poll::Ready(Ok(()))
+            }
+            Detached::Pending => std::task::Poll::Pending,
+            Detached::Joined => self.joined().poll_read(cx, buf),
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for LateIo {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        use std::io::Write;
+        match self.try_detached(|mut tcp| tcp.write(buf)) {
+            Detached::Done(n) => std::task::Poll::Ready(n),
+            Detached::Pending => std::task::Poll::Pending,
+            Detached::Joined => self.joined().poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        use std::io::Write;
+        match self.try_detached(|mut tcp| tcp.write_vectored(bufs)) {
+            Detached::Done(n) => std::task::Poll::Ready(n),
+            Detached::Pending => std::task::Poll::Pending,
+            Detached::Joined => self.joined().poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        // Nothing is buffered here.
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            LateIo::Detached(tcp) => {
+                std::task::Poll::Ready(tcp.shutdown(std::net::Shutdown::Write))
+            }
+            LateIo::Joined(tcp) => std::pin::Pin::new(tcp).poll_shutdown(cx),
+        }
+    }
 }
 
 async fn exchange(
-    stream: TlsStream<TcpStream>,
+    stream: TlsStream<LateIo>,
     request: http::Request<Full<Bytes>>,
     read_timeout: Option<Duration>,
 ) -> Result<http::Response<Bytes>, EarlyError> {
@@ -593,10 +728,12 @@ mod tests {
     }
 
     fn early_for(host: &str) -> Early {
-        let (jobs, _inbox) = mpsc::channel();
+        let (go, _inbox) = mpsc::channel();
+        let (_reply, handshake) = tokio::sync::oneshot::channel();
         Early {
             host: host.into(),
-            jobs,
+            go,
+            handshake,
             connect_timeout: Duration::from_secs(1),
             connect_deadline: Some(Instant::now()),
         }
@@ -639,5 +776,53 @@ mod tests {
         };
         let same = request("https://api.ecr.us-east-1.amazonaws.com/", "{}");
         assert!(waiting.accepts(&same).is_none());
+    }
+
+    /// The early thread writes outside any runtime and leaves a read that
+    /// would block pending; the runtime that polls next waits for it.
+    #[test]
+    fn a_late_socket_writes_detached_and_waits_on_the_runtime_that_polls_it() {
+        use std::io::{Read, Write};
+        use tokio::io::{AsyncRead, AsyncWrite};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let tcp = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        tcp.set_nonblocking(true).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        let mut io = LateIo::new(tcp);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let written = std::pin::Pin::new(&mut io).poll_write(&mut cx, b"hello");
+        assert!(matches!(written, std::task::Poll::Ready(Ok(5))));
+        let mut storage = [0u8; 16];
+        let mut buf = tokio::io::ReadBuf::new(&mut storage);
+        assert!(
+            std::pin::Pin::new(&mut io)
+                .poll_read(&mut cx, &mut buf)
+                .is_pending()
+        );
+        assert!(matches!(io, LateIo::Detached(_)), "no runtime to join");
+        let mut got = [0u8; 5];
+        server.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"hello");
+
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let answer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            server.write_all(b"world").unwrap();
+            server
+        });
+        let read = runtime.block_on(async {
+            let mut storage = [0u8; 16];
+            let mut buf = tokio::io::ReadBuf::new(&mut storage);
+            std::future::poll_fn(|cx| std::pin::Pin::new(&mut io).poll_read(cx, &mut buf))
+                .await
+                .unwrap();
+            buf.filled().to_vec()
+        });
+        assert_eq!(read, b"world");
+        assert!(matches!(io, LateIo::Joined(_)));
+        drop(answer.join().unwrap());
     }
 }

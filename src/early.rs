@@ -360,6 +360,10 @@ fn connect(
     addrs: impl Iterator<Item = SocketAddr>,
     deadline: Instant,
 ) -> Result<std::net::TcpStream, EarlyError> {
+    let fail = |source| EarlyError::Connect {
+        host: host.to_owned(),
+        source,
+    };
     let mut last = std::io::Error::new(std::io::ErrorKind::NotFound, "no address");
     for addr in addrs {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -371,10 +375,7 @@ fn connect(
                 let ready = tcp
                     .set_nodelay(true)
                     .and_then(|()| tcp.set_nonblocking(true));
-                return ready.map(|()| tcp).map_err(|source| EarlyError::Connect {
-                    host: host.to_owned(),
-                    source,
-                });
+                return ready.map(|()| tcp).map_err(fail);
             }
             Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
                 return Err(EarlyError::ConnectTimeout(host.to_owned()));
@@ -382,10 +383,7 @@ fn connect(
             Err(e) => last = e,
         }
     }
-    Err(EarlyError::Connect {
-        host: host.to_owned(),
-        source: last,
-    })
+    Err(fail(last))
 }
 
 /// A non-blocking TCP stream that joins a runtime's reactor only when it
@@ -393,7 +391,7 @@ fn connect(
 /// early thread, which has no runtime, writes the ClientHello through it,
 /// and the thread that finishes the handshake waits on its own runtime.
 #[derive(Debug)]
-pub enum LateIo {
+enum LateIo {
     Detached(std::net::TcpStream),
     Joined(tokio::net::TcpStream),
 }

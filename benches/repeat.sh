@@ -18,11 +18,13 @@ RUNS=7 BIN=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --bin) BIN=(--bin "${2:?--bin needs a path}"); shift ;;
-        [0-9]*) RUNS=$1 ;;
-        *) echo "usage: benches/repeat.sh [RUNS] [--bin PATH]" >&2; exit 2 ;;
+        -*) echo "usage: benches/repeat.sh [RUNS] [--bin PATH]" >&2; exit 2 ;;
+        *[!0-9]* | "") echo "benches/repeat.sh: RUNS must be a whole number, not '$1'" >&2; exit 2 ;;
+        *) RUNS=$1 ;;
     esac
     shift
 done
+[ "$RUNS" -ge 1 ] || { echo "benches/repeat.sh: RUNS must be at least 1" >&2; exit 2; }
 OUT_DIR="$(mktemp -d /tmp/ecr-login-repeat.XXXXXX)"
 trap 'rm -rf "$OUT_DIR"' EXIT
 for i in $(seq "$RUNS"); do

@@ -21,7 +21,7 @@ def relative(row, against):
 def ratios(path):
     with open(path) as f:
         lines = f.read().splitlines()
-    out = {}
+    out = {"rounds": re.search(r"n=(\d+)", next(l for l in lines if l.startswith("| " + ROWS["cold"]))).group(1)}
     for name, prefix in ROWS.items():
         row = next(l for l in lines if l.startswith("| " + prefix))
         floor = relative(row, "floor") if name == "hit" else None
@@ -40,7 +40,8 @@ def main(paths):
     med = lambda k, j: statistics.median(r[k][j] for r in runs)  # noqa: E731
     print(f"| **median** | **{med('hit', 1):.2f}×** | **{med('hit', 0):.2f}×** | "
           f"**{med('cold', 0):.2f}×** | **{med('cold, system roots', 0):.2f}×** |")
-    print(f"\nEach run: `benches/run.sh`, 40 interleaved rounds per latency; "
+    rounds = "/".join(sorted({r["rounds"] for r in runs}))
+    print(f"\nEach run: `benches/run.sh`, {rounds} interleaved rounds per latency; "
           f"each ratio as the run computed it from its medians. n = {len(runs)} runs.")
 
 

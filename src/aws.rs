@@ -594,14 +594,17 @@ impl TokenSource for AwsTokenSource {
         credentials: &CredentialSource,
     ) -> Result<AuthToken, TokenError> {
         let host = early::api_host(registry);
-        let prepared = lock(&self.prepared).take().filter(|(h, _)| *h == host);
-        let ready = match prepared {
-            Some((_, ready)) => ready,
-            None => self.ready_early(registry),
-        };
-        if let Some((mut early, tls)) = ready {
-            early.go(tls);
-            *lock(&self.early) = Some(early);
+        let let_go = lock(&self.early).as_ref().is_some_and(|e| e.host() == host);
+        if !let_go {
+            let prepared = lock(&self.prepared).take().filter(|(h, _)| *h == host);
+            let ready = match prepared {
+                Some((_, ready)) => ready,
+                None => self.ready_early(registry),
+            };
+            if let Some((mut early, tls)) = ready {
+                early.go(tls);
+                *lock(&self.early) = Some(early);
+            }
         }
         let result = self.block_on(self.fetch_async(registry, credentials));
         // Not taken (a failure before the request): closed here.
@@ -616,6 +619,17 @@ impl TokenSource for AwsTokenSource {
     fn prepare(&self, registry: &Registry) {
         let ready = self.ready_early(registry);
         *lock(&self.prepared) = Some((early::api_host(registry), ready));
+    }
+
+    /// Lets the prepared connection go: it connects while this thread
+    /// finishes with the cache and sets the SDK up.
+    fn decided(&self, registry: &Registry) {
+        let host = early::api_host(registry);
+        let prepared = lock(&self.prepared).take().filter(|(h, _)| *h == host);
+        if let Some((_, Some((mut early, tls)))) = prepared {
+            early.go(tls);
+            *lock(&self.early) = Some(early);
+        }
     }
 }
 

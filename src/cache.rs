@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::fsutil::{Durability, atomic_write, create_private_dir, remove_stale_temps};
+use crate::fsutil::{
+    Durability, PendingWrite, atomic_write, create_private_dir, remove_stale_temps,
+};
 
 pub const FORMAT_VERSION: u32 = 1;
 /// ECR tokens last 12 hours; a server that claims longer is not believed.
@@ -252,17 +254,52 @@ impl Cache {
         self.write(&lock.key, entry)
     }
 
+    /// `store_locked` begun before the entry is known: its file is created
+    /// now (see `PendingWrite`), while the fetch has yet to answer, so that
+    /// after it only the write and the rename are left. Dropped unused, it
+    /// leaves nothing behind.
+    pub fn begin_store(&self, lock: &LockGuard) -> Result<PendingEntry, CacheError> {
+        let path = self.entry_path(&lock.key);
+        match PendingWrite::create(&path, 0o600) {
+            Ok(write) => Ok(PendingEntry { path, write }),
+            Err(source) => Err(CacheError::Write { path, source }),
+        }
+    }
+
     fn write(&self, key: &str, entry: &Entry) -> Result<(), CacheError> {
         let path = self.entry_path(key);
-        let bytes = serde_json::to_vec(entry).expect("entry serializes");
-        // What `load` would refuse to read is not written at all.
-        if bytes.len() as u64 > MAX_ENTRY_BYTES {
-            return Err(CacheError::TooLarge(bytes.len()));
-        }
+        let bytes = entry_bytes(entry)?;
         // A token can always be fetched again: no fsync (see Durability).
         atomic_write(&path, &bytes, 0o600, Durability::Unsynced)
             .map_err(|source| CacheError::Write { path, source })
     }
+}
+
+/// An entry's file made by `begin_store`, waiting for the entry.
+#[derive(Debug)]
+pub struct PendingEntry {
+    path: PathBuf,
+    write: PendingWrite,
+}
+
+impl PendingEntry {
+    /// Writes the entry in place of the old one, as `store_locked` does.
+    pub fn commit(self, entry: &Entry) -> Result<(), CacheError> {
+        let bytes = entry_bytes(entry)?;
+        let PendingEntry { path, write } = self;
+        write
+            .commit(&bytes, Durability::Unsynced)
+            .map_err(|source| CacheError::Write { path, source })
+    }
+}
+
+/// The entry as stored; what `load` would refuse to read is not written.
+fn entry_bytes(entry: &Entry) -> Result<Vec<u8>, CacheError> {
+    let bytes = serde_json::to_vec(entry).expect("entry serializes");
+    if bytes.len() as u64 > MAX_ENTRY_BYTES {
+        return Err(CacheError::TooLarge(bytes.len()));
+    }
+    Ok(bytes)
 }
 
 /// Opens without following a symlink and without blocking on a FIFO, and
@@ -440,6 +477,43 @@ mod tests {
             .map(|d| d.unwrap().file_name().into_string().unwrap())
             .collect();
         assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
+    }
+
+    fn temporaries(cache: &Cache) -> Vec<String> {
+        fs::read_dir(cache.dir())
+            .unwrap()
+            .map(|d| d.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect()
+    }
+
+    #[test]
+    fn a_store_begun_before_the_entry_commits_it_or_leaves_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::new(tmp.path().join("c"));
+        let lock = cache.lock("k", Duration::from_secs(1)).unwrap();
+        cache.store_locked(&lock, &entry(100)).unwrap();
+        // Begun, then abandoned (the fetch failed): the old entry stays.
+        let pending = cache.begin_store(&lock).unwrap();
+        assert_eq!(temporaries(&cache).len(), 1, "its file is made at once");
+        drop(pending);
+        assert_eq!(temporaries(&cache), Vec::<String>::new());
+        assert_eq!(cache.load("k"), Some(entry(100)));
+        // Begun, then committed.
+        let pending = cache.begin_store(&lock).unwrap();
+        pending.commit(&entry(300)).unwrap();
+        assert_eq!(cache.load("k"), Some(entry(300)));
+        assert_eq!(temporaries(&cache), Vec::<String>::new());
+        // An entry too large to keep is refused, and its file goes.
+        let mut huge = entry(300);
+        huge.password = "p".repeat(MAX_ENTRY_BYTES as usize);
+        let pending = cache.begin_store(&lock).unwrap();
+        assert!(matches!(
+            pending.commit(&huge),
+            Err(CacheError::TooLarge(_))
+        ));
+        assert_eq!(temporaries(&cache), Vec::<String>::new());
+        assert_eq!(cache.load("k"), Some(entry(300)));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Creates `dir` (and parents) with mode 0700 where missing.
 pub fn create_private_dir(dir: &Path) -> io::Result<()> {
@@ -34,39 +34,82 @@ pub fn atomic_write(
     mode: u32,
     durability: Durability,
 ) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id(),
-        nonce()
-    ));
-    let result = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(&tmp)
-        .and_then(|mut f| {
-            // Set after creation: the umask must not widen or narrow it.
-            f.set_permissions(fs::Permissions::from_mode(mode))?;
-            f.write_all(bytes)?;
-            match durability {
-                Durability::Synced => f.sync_all(),
-                Durability::Unsynced => Ok(()),
-            }
-        })
-        .and_then(|()| fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    PendingWrite::create(path, mode)?.commit(bytes, durability)
+}
+
+/// An atomic write begun: its temporary file, beside `path`, is created
+/// now, and the bytes come later. Making the file (a new inode) is most of
+/// a small write's cost, so a caller that knows a write will follow can pay
+/// it while it waits for the bytes. Dropped without `commit`, or failing in
+/// it, the temporary file is removed and `path` is left as it was.
+#[derive(Debug)]
+pub struct PendingWrite {
+    path: PathBuf,
+    tmp: PathBuf,
+    file: Option<fs::File>,
+}
+
+impl PendingWrite {
+    /// Creates the temporary file, private to us and then given `mode`.
+    pub fn create(path: &Path, mode: u32) -> io::Result<PendingWrite> {
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = path
+            .file_name()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
+        let tmp = dir.join(format!(
+            ".{}.{}.{}.tmp",
+            name.to_string_lossy(),
+            std::process::id(),
+            nonce()
+        ));
+        // A name already taken is not ours to remove: nothing is recorded
+        // until the file is ours.
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&tmp)?;
+        let pending = PendingWrite {
+            path: path.to_owned(),
+            tmp,
+            file: Some(file),
+        };
+        // Set after creation: the umask must not widen or narrow it.
+        pending
+            .file()
+            .set_permissions(fs::Permissions::from_mode(mode))?;
+        Ok(pending)
     }
-    result
+
+    fn file(&self) -> &fs::File {
+        self.file.as_ref().expect("open until committed")
+    }
+
+    /// Writes `bytes` and renames the file over `path`.
+    pub fn commit(mut self, bytes: &[u8], durability: Durability) -> io::Result<()> {
+        let mut file = self.file.take().expect("open until committed");
+        file.write_all(bytes)?;
+        if durability == Durability::Synced {
+            file.sync_all()?;
+        }
+        drop(file);
+        fs::rename(&self.tmp, &self.path)?;
+        // Renamed: nothing left to remove.
+        self.tmp = PathBuf::new();
+        Ok(())
+    }
+}
+
+impl Drop for PendingWrite {
+    fn drop(&mut self) {
+        if !self.tmp.as_os_str().is_empty() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 /// Removes the temporary files a killed writer of `path` left behind: those
@@ -162,6 +205,45 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 2, "{names:?}");
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<_> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_pending_write_makes_its_file_first_and_replaces_on_commit() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("f.json");
+        atomic_write(&p, b"old", 0o600, Durability::Unsynced).unwrap();
+        let pending = PendingWrite::create(&p, 0o640).unwrap();
+        let before = names(tmp.path());
+        assert_eq!(before.len(), 2, "{before:?}");
+        assert!(before[0].starts_with(".f.json.") && before[0].ends_with(".tmp"));
+        assert_eq!(fs::read(&p).unwrap(), b"old", "untouched until commit");
+        pending.commit(b"new", Durability::Unsynced).unwrap();
+        assert_eq!((fs::read(&p).unwrap(), mode(&p)), (b"new".to_vec(), 0o640));
+        assert_eq!(names(tmp.path()), ["f.json"]);
+    }
+
+    #[test]
+    fn a_pending_write_dropped_or_failing_leaves_no_temporary() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("f.json");
+        drop(PendingWrite::create(&p, 0o600).unwrap());
+        assert!(names(tmp.path()).is_empty());
+        // The rename fails: a directory (not empty) stands at the path.
+        let d = tmp.path().join("d");
+        fs::create_dir(&d).unwrap();
+        fs::write(d.join("x"), b"").unwrap();
+        let pending = PendingWrite::create(&d, 0o600).unwrap();
+        assert!(pending.commit(b"new", Durability::Unsynced).is_err());
+        assert_eq!(names(tmp.path()), ["d"]);
     }
 
     #[test]

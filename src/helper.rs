@@ -148,9 +148,14 @@ impl Helper<'_> {
             tracing::debug!(registry = %registry, "refreshed by another process");
             return Ok(served(e.password.clone(), e.fetched_at, e.expires_at));
         }
-        if let Some(lock) = &lock {
+        self.source.decided(&registry);
+        // While the connection starts: what killed writers left goes, and
+        // the entry's new file is made, so that after the answer only the
+        // write is left.
+        let pending = lock.as_ref().map(|lock| {
             cache.sweep(lock);
-        }
+            cache.begin_store(lock)
+        });
         match self.fetch(&registry, &credentials) {
             Ok(token) => {
                 if token.expires_at > now {
@@ -161,9 +166,12 @@ impl Helper<'_> {
                         expires_at: token.expires_at,
                         password: token.password.clone(),
                     };
-                    let stored = match &lock {
-                        Some(lock) => cache.store_locked(lock, &entry),
-                        None => cache.store(&key, &entry),
+                    // A file that could not be made is tried again, and its
+                    // error reported, by the plain store.
+                    let stored = match (pending, &lock) {
+                        (Some(Ok(pending)), _) => pending.commit(&entry),
+                        (_, Some(lock)) => cache.store_locked(lock, &entry),
+                        (_, None) => cache.store(&key, &entry),
                     };
                     if let Err(e) = stored {
                         tracing::warn!(error = %e, "token not cached");
@@ -227,6 +235,12 @@ mod tests {
         calls: Cell<usize>,
         seen: RefCell<Vec<Registry>>,
         credentials: RefCell<Vec<CredentialSource>>,
+        /// What the helper told it, in order; a fetch with the number of
+        /// temporary files in `probe` at that moment.
+        events: RefCell<Vec<String>>,
+        probe: Option<std::path::PathBuf>,
+        /// Run by `prepare`: another process at work meanwhile.
+        on_prepare: Option<Box<dyn Fn()>>,
     }
 
     impl Fake {
@@ -236,6 +250,9 @@ mod tests {
                 calls: Cell::new(0),
                 seen: RefCell::new(Vec::new()),
                 credentials: RefCell::new(Vec::new()),
+                events: RefCell::new(Vec::new()),
+                probe: None,
+                on_prepare: None,
             }
         }
     }
@@ -247,9 +264,35 @@ mod tests {
             credentials: &CredentialSource,
         ) -> Result<AuthToken, TokenError> {
             self.calls.set(self.calls.get() + 1);
+            if let Some(dir) = &self.probe {
+                let temporaries = std::fs::read_dir(dir)
+                    .unwrap()
+                    .filter(|e| {
+                        e.as_ref()
+                            .unwrap()
+                            .file_name()
+                            .to_string_lossy()
+                            .ends_with(".tmp")
+                    })
+                    .count();
+                self.events
+                    .borrow_mut()
+                    .push(format!("fetch, {temporaries} temporary"));
+            }
             self.seen.borrow_mut().push(registry.clone());
             self.credentials.borrow_mut().push(credentials.clone());
             self.answers.borrow_mut().remove(0)
+        }
+
+        fn prepare(&self, _: &Registry) {
+            self.events.borrow_mut().push("prepare".into());
+            if let Some(f) = &self.on_prepare {
+                f();
+            }
+        }
+
+        fn decided(&self, _: &Registry) {
+            self.events.borrow_mut().push("decided".into());
         }
     }
 
@@ -265,7 +308,7 @@ mod tests {
     }
 
     // Tests in one binary run in parallel threads; each owns a clock slot.
-    static CLOCKS: [AtomicI64; 10] = [const { AtomicI64::new(0) }; 10];
+    static CLOCKS: [AtomicI64; 12] = [const { AtomicI64::new(0) }; 12];
     macro_rules! clock {
         ($i:expr) => {{
             fn now() -> i64 {
@@ -351,6 +394,59 @@ mod tests {
         // Then the refresh succeeds and replaces it.
         assert_eq!(h.get(HOST).unwrap().secret, "two");
         assert_eq!(fake.calls.get(), 3);
+    }
+
+    fn temporaries(dir: &std::path::Path) -> Vec<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect()
+    }
+
+    /// The source hears the decision before the fetch, and the entry's new
+    /// file is already made when the fetch runs; whatever the fetch comes
+    /// to, no temporary file stays.
+    #[test]
+    fn a_fetch_is_decided_first_and_finds_the_entry_file_made() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (now, set) = clock!(10);
+        set(1000);
+        let mut fake = Fake::new(vec![token("one", 1000 + 12 * H), down()]);
+        fake.probe = Some(tmp.path().to_owned());
+        let h = helper(Some(tmp.path()), &fake, now);
+        assert_eq!(h.get(HOST).unwrap().secret, "one");
+        assert_eq!(
+            *fake.events.borrow(),
+            ["prepare", "decided", "fetch, 1 temporary"]
+        );
+        assert_eq!(temporaries(tmp.path()), Vec::<String>::new());
+        // Stale, and the refresh fails: the old entry is served and kept.
+        set(1000 + 6 * H + 1);
+        assert_eq!(h.get(HOST).unwrap().secret, "one");
+        assert_eq!(fake.events.borrow().len(), 6);
+        assert_eq!(temporaries(tmp.path()), Vec::<String>::new());
+        assert_eq!(h.list().len(), 1, "the old entry is kept");
+    }
+
+    /// Another process refreshes the entry between the first look and the
+    /// lock: the fetch is never decided, so no connection is let go.
+    #[test]
+    fn an_entry_refreshed_meanwhile_is_served_undecided() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (now, set) = clock!(11);
+        set(1000);
+        let other = Fake::new(vec![token("theirs", 1000 + 12 * H)]);
+        let dir = tmp.path().to_owned();
+        let mut fake = Fake::new(vec![]);
+        fake.on_prepare = Some(Box::new(move || {
+            let other = helper(Some(&dir), &other, now);
+            assert_eq!(other.get(HOST).unwrap().secret, "theirs");
+        }));
+        let h = helper(Some(tmp.path()), &fake, now);
+        assert_eq!(h.get(HOST).unwrap().secret, "theirs");
+        assert_eq!(*fake.events.borrow(), ["prepare"]);
+        assert_eq!(fake.calls.get(), 0);
     }
 
     #[test]

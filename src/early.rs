@@ -1,10 +1,13 @@
 //! The early connection: on a cache miss, a thread of its own resolves the
-//! registry's API endpoint, connects and sends the TLS ClientHello while
-//! the SDK loads its configuration, resolves credentials and signs, so
-//! that the server's signature and the round trips overlap that work. The
-//! thread then hands the handshake over; the request's own thread finishes
-//! it and sends the request, so no thread waits for another's wake-up once
-//! the answer arrives.
+//! registry's API endpoint while the cache lock is taken; once the fetch is
+//! decided, the connection opens and sends the TLS ClientHello while the
+//! SDK loads its configuration, resolves credentials and signs, so that
+//! the server's signature and the round trips overlap that work. Whichever
+//! comes second connects: the thread, when the decision came before the
+//! name, or the deciding thread itself, when the name came first (waking a
+//! sleeping thread costs more than the connect). The request's own thread
+//! finishes the handshake and sends the request, so no thread waits for
+//! another's wake-up once the answer arrives.
 //!
 //! Only the first request to that endpoint uses it: retries, other hosts
 //! (STS), and every case the SDK routes differently (a proxy, an endpoint
@@ -13,7 +16,7 @@
 //! functions; the thread and the HTTP exchange are IO at the edge.
 
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
@@ -170,28 +173,48 @@ fn io_cause(err: &hyper::Error) -> bool {
     false
 }
 
-/// What the early connection's thread is told: connect and shake hands,
-/// within `deadline`. Until then the thread only resolves the name: a
-/// fetch may still turn out unneeded.
+/// The decision to connect and shake hands, within `deadline`. Until it
+/// comes only the name is resolved: a fetch may still turn out unneeded.
 struct Go {
     tls: Arc<ClientConfig>,
     deadline: Instant,
+}
+
+/// How far the name lookup and the decision have got, shared by the thread
+/// and the `Early`. Neither side waits for the other: the second to arrive
+/// connects.
+enum Stage {
+    /// The thread is resolving; nothing is decided.
+    Resolving,
+    /// The name came first; the thread has ended, leaving its addresses.
+    Resolved(std::io::Result<Vec<SocketAddr>>),
+    /// The decision came first; the thread connects once it has the name.
+    Go(Go),
+    /// Taken by one side, or given up (the `Early` dropped).
+    Done,
+}
+
+/// Where the handshake comes from: the thread, or `go` on its own thread.
+enum Started {
+    ByThread(tokio::sync::oneshot::Receiver<Result<Handshake, EarlyError>>),
+    Here(Result<Handshake, EarlyError>),
 }
 
 /// A TLS handshake under way: the ClientHello is out, the rest is done by
 /// whoever awaits it (the thread that sends the request).
 type Handshake = std::pin::Pin<Box<dyn Future<Output = std::io::Result<TlsStream<LateIo>>> + Send>>;
 
-/// An early connection to `host`:443: its thread ready (`start`), then
-/// opening or open (`go`). The thread opens the connection and sends the
-/// ClientHello, then hands the handshake over: the thread that sends the
-/// request finishes it on its own runtime, so no thread has to wake
-/// another when the answer arrives. Dropping it ends its thread and closes
-/// the connection, if any.
+/// An early connection to `host`:443: its name being resolved (`start`),
+/// then opening or open (`go`). Whoever connects sends the ClientHello and
+/// leaves the rest of the handshake to the thread that sends the request,
+/// which finishes it on its own runtime, so no thread has to wake another
+/// when the answer arrives. Dropping it closes the connection, if any, and
+/// a thread still resolving then connects nowhere.
 pub struct Early {
     host: String,
-    go: mpsc::Sender<Go>,
-    handshake: tokio::sync::oneshot::Receiver<Result<Handshake, EarlyError>>,
+    stage: Arc<Mutex<Stage>>,
+    /// `None` once `send` has taken it.
+    handshake: Option<Started>,
     connect_timeout: Duration,
     /// The connect bound, counted from `go` as the SDK counts its own from
     /// its connect; `None` before `go`.
@@ -208,35 +231,53 @@ impl std::fmt::Debug for Early {
 }
 
 impl Early {
-    /// Starts the connection's thread, which resolves the host and waits
-    /// for `go`: starting a thread takes longer than deciding whether to
-    /// fetch, so it is started before that decision. `None` when the thread cannot
-    /// be started: the SDK's connector then does it all. `warm` is work for
-    /// the calling thread's later use that the early thread does while it
-    /// waits for the server's first answer.
+    /// Starts the connection's thread, which resolves the host: starting a
+    /// thread takes longer than deciding whether to fetch, so it is started
+    /// before that decision. `None` when the thread cannot be started: the
+    /// SDK's connector then does it all. `warm` is work for the calling
+    /// thread's later use that the early thread does once it has nothing
+    /// else to do.
     pub fn start(host: String, connect_timeout: Duration, warm: fn()) -> Option<Early> {
-        let (go, inbox) = mpsc::channel();
+        let stage = Arc::new(Mutex::new(Stage::Resolving));
         let (reply, handshake) = tokio::sync::oneshot::channel();
-        let thread_host = host.clone();
+        let (thread_host, thread_stage) = (host.clone(), stage.clone());
         std::thread::Builder::new()
             .name("early-connect".into())
-            .spawn(move || run(&thread_host, inbox, reply, warm))
+            .spawn(move || run(&thread_host, &thread_stage, reply, warm))
             .ok()?;
         Some(Early {
             host,
-            go,
-            handshake,
+            stage,
+            handshake: Some(Started::ByThread(handshake)),
             connect_timeout,
             connect_deadline: None,
         })
     }
 
-    /// Lets the thread connect and send the ClientHello with `tls`.
+    /// The fetch is decided: connect and send the ClientHello with `tls`,
+    /// here if the name is already resolved, else on the thread once it is.
     pub fn go(&mut self, tls: Arc<ClientConfig>) {
+        if self.connect_deadline.is_some() {
+            return;
+        }
         let deadline = Instant::now() + self.connect_timeout;
         self.connect_deadline = Some(deadline);
-        // A thread already gone is found out by `send`.
-        let _ = self.go.send(Go { tls, deadline });
+        let mut stage = lock(&self.stage);
+        match std::mem::replace(&mut *stage, Stage::Done) {
+            Stage::Resolving => *stage = Stage::Go(Go { tls, deadline }),
+            Stage::Resolved(addrs) => {
+                drop(stage);
+                let started = addrs
+                    .map_err(|source| EarlyError::Connect {
+                        host: self.host.clone(),
+                        source,
+                    })
+                    .and_then(|addrs| start_handshake(&self.host, addrs, tls, deadline));
+                self.handshake = Some(Started::Here(started));
+            }
+            // Only `go` and `drop` leave these, and neither came before.
+            Stage::Go(_) | Stage::Done => {}
+        }
     }
 
     pub fn host(&self) -> &str {
@@ -273,23 +314,24 @@ impl Early {
     /// bound, then sends `request` and waits for the whole answer within
     /// the read bound.
     pub async fn send(
-        self,
+        mut self,
         request: http::Request<Full<Bytes>>,
         read_timeout: Option<Duration>,
     ) -> Result<http::Response<Bytes>, EarlyError> {
-        let Early {
-            host,
-            handshake,
-            connect_deadline,
-            ..
-        } = self;
+        let host = self.host.clone();
         // This also bounds a resolver that never returns, which no timer
         // in the thread can interrupt.
-        let left = connect_deadline
+        let left = self
+            .connect_deadline
             .unwrap_or_else(Instant::now)
             .saturating_duration_since(Instant::now());
+        let started = self.handshake.take();
         let connected = async {
-            let handshake = handshake.await.map_err(|_| EarlyError::Gone)??;
+            let handshake = match started {
+                Some(Started::Here(handshake)) => handshake?,
+                Some(Started::ByThread(reply)) => reply.await.map_err(|_| EarlyError::Gone)??,
+                None => return Err(EarlyError::Gone),
+            };
             handshake.await.map_err(|source| EarlyError::Connect {
                 host: host.clone(),
                 source,
@@ -302,56 +344,95 @@ impl Early {
     }
 }
 
-/// The thread: resolve the host, wait for `go`, then connect, send the
-/// ClientHello and hand the handshake over. It ends when the `Early` is
-/// dropped, whatever it was waiting for, or once it has handed over.
+impl Drop for Early {
+    fn drop(&mut self) {
+        // A thread still resolving then ends without connecting.
+        *lock(&self.stage) = Stage::Done;
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The thread: resolve the host, then connect if the fetch is already
+/// decided, else leave the addresses to `go`; it never waits for the
+/// decision. It ends once it has handed the handshake or the addresses
+/// over, or when the `Early` is gone.
 ///
-/// The name is resolved before `go`, while the other thread takes the
-/// cache lock: a lookup is not a connection, and is wasted only when
+/// The name is resolved before the decision, while the other thread takes
+/// the cache lock: a lookup is not a connection, and is wasted only when
 /// another process refreshed the entry meanwhile.
 fn run(
     host: &str,
-    inbox: mpsc::Receiver<Go>,
+    stage: &Mutex<Stage>,
     reply: tokio::sync::oneshot::Sender<Result<Handshake, EarlyError>>,
     warm: fn(),
 ) {
     // getaddrinfo blocks this thread only; the waiting side bounds it.
-    let resolved = (host, HTTPS_PORT).to_socket_addrs();
-    let Ok(Go { tls, deadline }) = inbox.recv() else {
+    let mut resolved = Some((host, HTTPS_PORT).to_socket_addrs().map(Iterator::collect));
+    let go = {
+        let mut stage = lock(stage);
+        match std::mem::replace(&mut *stage, Stage::Done) {
+            Stage::Go(go) => Some(go),
+            Stage::Resolving => {
+                *stage = Stage::Resolved(resolved.take().expect("resolved once"));
+                None
+            }
+            Stage::Resolved(_) | Stage::Done => return,
+        }
+    };
+    let (Some(Go { tls, deadline }), Some(resolved)) = (go, resolved) else {
+        // The addresses are left for `go`, which will need what `warm` readies.
+        warm();
         return;
     };
-    let fail = |source| EarlyError::Connect {
-        host: host.to_owned(),
-        source,
-    };
     let started = resolved
-        .map_err(fail)
-        .and_then(|addrs| connect(host, addrs, deadline))
-        .and_then(|tcp| {
-            let name = ServerName::try_from(host.to_owned())
-                .map_err(|e| fail(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)))?;
-            let mut handshake: Handshake =
-                Box::pin(TlsConnector::from(tls).connect(name, LateIo::new(tcp)));
-            // The first poll writes the ClientHello and finds no answer
-            // yet (no runtime here to wait on), unless it already failed.
-            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-            match handshake.as_mut().poll(&mut cx) {
-                std::task::Poll::Ready(Err(e)) => Err(fail(e)),
-                std::task::Poll::Ready(Ok(stream)) => {
-                    Ok(Box::pin(std::future::ready(Ok(stream))) as Handshake)
-                }
-                std::task::Poll::Pending => Ok(handshake),
-            }
-        });
-    if let Err(e) = &started {
-        tracing::debug!("early connection: {e}");
-    }
+        .map_err(|source| EarlyError::Connect {
+            host: host.to_owned(),
+            source,
+        })
+        .and_then(|addrs| start_handshake(host, addrs, tls, deadline));
     let handed_over = started.is_ok();
     // Refused only when the `Early` is gone: the connection closes with it.
     let _ = reply.send(started);
     if handed_over {
         warm();
     }
+}
+
+/// Connects within `deadline` and sends the ClientHello: the handshake,
+/// under way, for the request's thread to finish.
+fn start_handshake(
+    host: &str,
+    addrs: Vec<SocketAddr>,
+    tls: Arc<ClientConfig>,
+    deadline: Instant,
+) -> Result<Handshake, EarlyError> {
+    let fail = |source| EarlyError::Connect {
+        host: host.to_owned(),
+        source,
+    };
+    let started = connect(host, addrs.into_iter(), deadline).and_then(|tcp| {
+        let name = ServerName::try_from(host.to_owned())
+            .map_err(|e| fail(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)))?;
+        let mut handshake: Handshake =
+            Box::pin(TlsConnector::from(tls).connect(name, LateIo::new(tcp)));
+        // The first poll writes the ClientHello and finds no answer yet (no
+        // runtime is polling here to wait on), unless it already failed.
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match handshake.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(Err(e)) => Err(fail(e)),
+            std::task::Poll::Ready(Ok(stream)) => {
+                Ok(Box::pin(std::future::ready(Ok(stream))) as Handshake)
+            }
+            std::task::Poll::Pending => Ok(handshake),
+        }
+    });
+    if let Err(e) = &started {
+        tracing::debug!("early connection: {e}");
+    }
+    started
 }
 
 /// Connects to the first address that answers, within `deadline`.
@@ -726,15 +807,78 @@ mod tests {
     }
 
     fn early_for(host: &str) -> Early {
-        let (go, _inbox) = mpsc::channel();
         let (_reply, handshake) = tokio::sync::oneshot::channel();
         Early {
             host: host.into(),
-            go,
-            handshake,
+            stage: Arc::new(Mutex::new(Stage::Done)),
+            handshake: Some(Started::ByThread(handshake)),
             connect_timeout: Duration::from_secs(1),
             connect_deadline: Some(Instant::now()),
         }
+    }
+
+    type Reply = tokio::sync::oneshot::Sender<Result<Handshake, EarlyError>>;
+
+    /// An `Early` whose thread the test runs itself, by calling `run`.
+    fn unstarted(host: &str) -> (Early, Reply) {
+        let (reply, handshake) = tokio::sync::oneshot::channel();
+        let early = Early {
+            host: host.into(),
+            stage: Arc::new(Mutex::new(Stage::Resolving)),
+            handshake: Some(Started::ByThread(handshake)),
+            connect_timeout: Duration::from_secs(1),
+            connect_deadline: None,
+        };
+        (early, reply)
+    }
+
+    fn tls() -> Arc<ClientConfig> {
+        tls_config(Arc::new(|| Err("no roots needed".into()))).unwrap()
+    }
+
+    fn no_warm() {}
+
+    /// Port 443 of 127.0.0.2: nothing listens there in tests, and whatever
+    /// the connect comes to, who made it is what these tests look at.
+    const LOCAL: &str = "127.0.0.2";
+
+    #[test]
+    fn the_name_first_then_the_decision_connects_on_the_deciding_thread() {
+        let (mut early, reply) = unstarted(LOCAL);
+        run(LOCAL, &early.stage.clone(), reply, no_warm);
+        assert!(matches!(*lock(&early.stage), Stage::Resolved(Ok(_))));
+        early.go(tls());
+        assert!(matches!(early.handshake, Some(Started::Here(_))));
+        assert!(matches!(*lock(&early.stage), Stage::Done));
+    }
+
+    #[test]
+    fn the_decision_first_then_the_name_connects_on_the_thread() {
+        let (mut early, reply) = unstarted(LOCAL);
+        early.go(tls());
+        assert!(matches!(*lock(&early.stage), Stage::Go(_)));
+        run(LOCAL, &early.stage.clone(), reply, no_warm);
+        let Some(Started::ByThread(mut answer)) = early.handshake.take() else {
+            panic!("the thread connects");
+        };
+        assert!(answer.try_recv().is_ok(), "the thread answered");
+    }
+
+    #[test]
+    fn dropped_undecided_the_thread_connects_nowhere() {
+        let (mut early, reply) = unstarted(LOCAL);
+        let stage = early.stage.clone();
+        let Some(Started::ByThread(mut answer)) = early.handshake.take() else {
+            unreachable!()
+        };
+        drop(early);
+        run(LOCAL, &stage, reply, no_warm);
+        assert!(matches!(*lock(&stage), Stage::Done), "no addresses left");
+        assert_eq!(
+            answer.try_recv().err(),
+            Some(tokio::sync::oneshot::error::TryRecvError::Closed),
+            "no connection made"
+        );
     }
 
     fn request(uri: &str, body: &str) -> HttpRequest {
@@ -768,10 +912,8 @@ mod tests {
             assert!(early.accepts(&request(other, "{}")).is_none(), "{other}");
         }
         // Not let go (the fetch was not decided): it carries nothing.
-        let waiting = Early {
-            connect_deadline: None,
-            ..early_for("api.ecr.us-east-1.amazonaws.com")
-        };
+        let mut waiting = early_for("api.ecr.us-east-1.amazonaws.com");
+        waiting.connect_deadline = None;
         let same = request("https://api.ecr.us-east-1.amazonaws.com/", "{}");
         assert!(waiting.accepts(&same).is_none());
     }

@@ -176,9 +176,13 @@ fn io_cause(err: &hyper::Error) -> bool {
 /// The decision to connect and shake hands, within `deadline`. Until it
 /// comes only the name is resolved: a fetch may still turn out unneeded.
 struct Go {
-    tls: Arc<ClientConfig>,
+    connecting: Connecting,
     deadline: Instant,
 }
+
+/// A TLS session made before its connection (the ClientHello and its key
+/// share are computed): it gets its socket once connected.
+type Connecting = tokio_rustls::Connect<LateIo>;
 
 /// How far the name lookup and the decision have got, shared by the thread
 /// and the `Early`. Neither side waits for the other: the second to arrive
@@ -189,7 +193,7 @@ enum Stage {
     /// The name came first; the thread has ended, leaving its addresses.
     Resolved(std::io::Result<Vec<SocketAddr>>),
     /// The decision came first; the thread connects once it has the name.
-    Go(Go),
+    Go(Box<Go>),
     /// Taken by one side, or given up (the `Early` dropped).
     Done,
 }
@@ -256,27 +260,47 @@ impl Early {
 
     /// The fetch is decided: connect and send the ClientHello with `tls`,
     /// here if the name is already resolved, else on the thread once it is.
+    /// Either way the TLS session is made here first, while the thread may
+    /// still be resolving: the ClientHello then leaves as soon as the
+    /// connection is open.
     pub fn go(&mut self, tls: Arc<ClientConfig>) {
         if self.connect_deadline.is_some() {
             return;
         }
         let deadline = Instant::now() + self.connect_timeout;
         self.connect_deadline = Some(deadline);
+        let connecting = match ServerName::try_from(self.host.clone()) {
+            Ok(name) => TlsConnector::from(tls).connect(name, LateIo::Unconnected),
+            Err(e) => {
+                let source = std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
+                self.handshake = Some(Started::Here(Err(self.connect_error(source))));
+                return;
+            }
+        };
         let mut stage = lock(&self.stage);
         match std::mem::replace(&mut *stage, Stage::Done) {
-            Stage::Resolving => *stage = Stage::Go(Go { tls, deadline }),
+            Stage::Resolving => {
+                *stage = Stage::Go(Box::new(Go {
+                    connecting,
+                    deadline,
+                }))
+            }
             Stage::Resolved(addrs) => {
                 drop(stage);
                 let started = addrs
-                    .map_err(|source| EarlyError::Connect {
-                        host: self.host.clone(),
-                        source,
-                    })
-                    .and_then(|addrs| start_handshake(&self.host, addrs, tls, deadline));
+                    .map_err(|source| self.connect_error(source))
+                    .and_then(|addrs| start_handshake(&self.host, addrs, connecting, deadline));
                 self.handshake = Some(Started::Here(started));
             }
             // Only `go` and `drop` leave these, and neither came before.
             Stage::Go(_) | Stage::Done => {}
+        }
+    }
+
+    fn connect_error(&self, source: std::io::Error) -> EarlyError {
+        EarlyError::Connect {
+            host: self.host.clone(),
+            source,
         }
     }
 
@@ -374,7 +398,7 @@ fn run(
     let go = {
         let mut stage = lock(stage);
         match std::mem::replace(&mut *stage, Stage::Done) {
-            Stage::Go(go) => Some(go),
+            Stage::Go(go) => Some(*go),
             Stage::Resolving => {
                 *stage = Stage::Resolved(resolved.take().expect("resolved once"));
                 None
@@ -382,7 +406,14 @@ fn run(
             Stage::Resolved(_) | Stage::Done => return,
         }
     };
-    let (Some(Go { tls, deadline }), Some(resolved)) = (go, resolved) else {
+    let (
+        Some(Go {
+            connecting,
+            deadline,
+        }),
+        Some(resolved),
+    ) = (go, resolved)
+    else {
         // The addresses are left for `go`, which will need what `warm` readies.
         warm();
         return;
@@ -392,7 +423,7 @@ fn run(
             host: host.to_owned(),
             source,
         })
-        .and_then(|addrs| start_handshake(host, addrs, tls, deadline));
+        .and_then(|addrs| start_handshake(host, addrs, connecting, deadline));
     let handed_over = started.is_ok();
     // Refused only when the `Early` is gone: the connection closes with it.
     let _ = reply.send(started);
@@ -401,12 +432,12 @@ fn run(
     }
 }
 
-/// Connects within `deadline` and sends the ClientHello: the handshake,
-/// under way, for the request's thread to finish.
+/// Connects within `deadline` and sends the session's ClientHello: the
+/// handshake, under way, for the request's thread to finish.
 fn start_handshake(
     host: &str,
     addrs: Vec<SocketAddr>,
-    tls: Arc<ClientConfig>,
+    mut connecting: Connecting,
     deadline: Instant,
 ) -> Result<Handshake, EarlyError> {
     let fail = |source| EarlyError::Connect {
@@ -414,10 +445,11 @@ fn start_handshake(
         source,
     };
     let started = connect(host, addrs.into_iter(), deadline).and_then(|tcp| {
-        let name = ServerName::try_from(host.to_owned())
-            .map_err(|e| fail(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)))?;
-        let mut handshake: Handshake =
-            Box::pin(TlsConnector::from(tls).connect(name, LateIo::new(tcp)));
+        // `None` only once the handshake has ended, which it has not begun.
+        if let Some(io) = connecting.get_mut() {
+            *io = LateIo::new(tcp);
+        }
+        let mut handshake: Handshake = Box::pin(connecting);
         // The first poll writes the ClientHello and finds no answer yet (no
         // runtime is polling here to wait on), unless it already failed.
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
@@ -473,6 +505,8 @@ fn connect(
 /// and the thread that finishes the handshake waits on its own runtime.
 #[derive(Debug)]
 enum LateIo {
+    /// A session's socket before it is connected: never read or written.
+    Unconnected,
     Detached(std::net::TcpStream),
     Joined(tokio::net::TcpStream),
 }
@@ -497,8 +531,12 @@ impl LateIo {
         &mut self,
         op: impl FnOnce(&std::net::TcpStream) -> std::io::Result<T>,
     ) -> Detached<T> {
-        let LateIo::Detached(tcp) = self else {
-            return Detached::Joined;
+        let tcp = match self {
+            LateIo::Detached(tcp) => tcp,
+            LateIo::Joined(_) => return Detached::Joined,
+            LateIo::Unconnected => {
+                return Detached::Done(Err(std::io::ErrorKind::NotConnected.into()));
+            }
         };
         match op(tcp) {
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
@@ -522,7 +560,9 @@ impl LateIo {
     fn joined(self: std::pin::Pin<&mut Self>) -> std::pin::Pin<&mut tokio::net::TcpStream> {
         match self.get_mut() {
             LateIo::Joined(tcp) => std::pin::Pin::new(tcp),
-            LateIo::Detached(_) => unreachable!("joined only after try_detached said so"),
+            LateIo::Detached(_) | LateIo::Unconnected => {
+                unreachable!("joined only after try_detached said so")
+            }
         }
     }
 }
@@ -590,6 +630,7 @@ impl tokio::io::AsyncWrite for LateIo {
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
         match self.get_mut() {
+            LateIo::Unconnected => std::task::Poll::Ready(Ok(())),
             LateIo::Detached(tcp) => {
                 std::task::Poll::Ready(tcp.shutdown(std::net::Shutdown::Write))
             }

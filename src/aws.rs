@@ -26,6 +26,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
+use crate::direct;
 use crate::doctor::{ApiFailure, Caller, DoctorApi, Image, Reference};
 use crate::early::{self, Early};
 use crate::error_chain;
@@ -308,6 +309,32 @@ impl AwsTokenSource {
         let (region, fips) = api_location(registry);
         let region = Region::new(region);
         let credentials = self.credentials(source, &region).await?;
+        let mut attempts = MAX_ATTEMPTS;
+        if let Registry::Private(p) = registry {
+            let host = early::api_host(registry);
+            let early = lock(&self.early).take_if(|e| e.host() == host && e.is_let_go());
+            if let Some(early) = early {
+                match self
+                    .direct(early, &p.account, &region, &credentials)
+                    .await?
+                {
+                    direct::Outcome::Token {
+                        encoded,
+                        expires_at,
+                    } => {
+                        let expires_at = expires_at.map(aws_smithy_types::DateTime::from_secs_f64);
+                        return token(Some(&encoded), expires_at.as_ref());
+                    }
+                    direct::Outcome::Failed(e) => return Err(e),
+                    direct::Outcome::Retry(why) => {
+                        tracing::debug!(
+                            "GetAuthorizationToken sent directly: {why}; retrying through the SDK"
+                        );
+                        attempts -= 1;
+                    }
+                }
+            }
+        }
         let config = self.sdk_config(region, fips, Some(credentials)).await?;
         match registry {
             Registry::Private(p) => {
@@ -316,9 +343,12 @@ impl AwsTokenSource {
                 // registry's account. AWS deprecated registryIds as no longer
                 // needed; it is still accepted and states what we ask for.
                 #[allow(deprecated)]
-                let out = client
-                    .get_authorization_token()
-                    .registry_ids(&p.account)
+                let call = client.get_authorization_token().registry_ids(&p.account);
+                // After a direct attempt, the same three in all.
+                let retries = RetryConfig::standard().with_max_attempts(attempts);
+                let out = call
+                    .customize()
+                    .config_override(aws_sdk_ecr::config::Builder::default().retry_config(retries))
                     .send()
                     .await
                     .map_err(describe)?;
@@ -336,6 +366,53 @@ impl AwsTokenSource {
                 token(data.authorization_token(), data.expires_at())
             }
         }
+    }
+
+    /// The first attempt of a private registry's call, sent straight over
+    /// the early connection (see `direct`). Credentials that cannot be had
+    /// end the fetch, as they would end the SDK's.
+    async fn direct(
+        &self,
+        early: Early,
+        account: &str,
+        region: &Region,
+        credentials: &SharedCredentialsProvider,
+    ) -> Result<direct::Outcome, TokenError> {
+        use aws_credential_types::provider::ProvideCredentials;
+        // The server's certificate is checked against the trust store when
+        // it arrives: read it now, while the handshake is under way (the
+        // system store takes milliseconds). A failure shows there.
+        let _ = self.trust_loader()();
+        let credentials = credentials
+            .provide_credentials()
+            .await
+            .map_err(|e| TokenError::Credentials(error_chain(&e)))?;
+        tracing::debug!(
+            "request over the early connection to {}, sent directly",
+            early.host()
+        );
+        let request = match direct::request(
+            early.host(),
+            account,
+            region.as_ref(),
+            &credentials,
+            std::time::SystemTime::now(),
+        ) {
+            Ok(request) => request,
+            Err(why) => return Ok(direct::Outcome::Retry(why)),
+        };
+        Ok(
+            match early.send(request, Some(self.settings.timeout)).await {
+                Ok(answer) => {
+                    let error_type = answer
+                        .headers()
+                        .get("x-amzn-errortype")
+                        .and_then(|v| v.to_str().ok());
+                    direct::outcome(answer.status().as_u16(), error_type, answer.body())
+                }
+                Err(e) => direct::Outcome::Retry(error_chain(&e)),
+            },
+        )
     }
 
     /// Runs one bounded AWS conversation on a runtime started for it.

@@ -1,18 +1,19 @@
 //! The early connection: on a cache miss, a thread of its own resolves the
 //! registry's API endpoint while the cache lock is taken; once the fetch is
 //! decided, the connection opens and sends the TLS ClientHello while the
-//! SDK loads its configuration, resolves credentials and signs, so that
-//! the server's signature and the round trips overlap that work. Whichever
+//! request is readied (credentials, signing: see `direct`), so that the
+//! server's signature and the round trips overlap that work. Whichever
 //! comes second connects: the thread, when the decision came before the
 //! name, or the deciding thread itself, when the name came first (waking a
 //! sleeping thread costs more than the connect). The request's own thread
 //! finishes the handshake and sends the request, so no thread waits for
 //! another's wake-up once the answer arrives.
 //!
-//! Only the first request to that endpoint uses it: retries, other hosts
-//! (STS), and every case the SDK routes differently (a proxy, an endpoint
-//! override, dual-stack) go through the SDK's own connector, so behaviour
-//! never depends on the early connection existing. The decisions are pure
+//! Only the first request to that endpoint uses it (a private registry's
+//! is sent by `direct`, ECR Public's by the SDK through our connector):
+//! retries, other hosts (STS), and every case the SDK routes differently (a
+//! proxy, an endpoint override, dual-stack) go through the SDK's own
+//! connector, so behaviour never depends on the early connection existing. The decisions are pure
 //! functions; the thread and the HTTP exchange are IO at the edge.
 
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -306,6 +307,11 @@ impl Early {
 
     pub fn host(&self) -> &str {
         &self.host
+    }
+
+    /// Whether `go` has let it connect.
+    pub fn is_let_go(&self) -> bool {
+        self.connect_deadline.is_some()
     }
 
     /// The request as the early connection would send it, when it is one

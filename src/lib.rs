@@ -7,6 +7,7 @@ pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod configure;
+pub mod direct;
 pub mod doctor;
 pub mod early;
 pub mod fsutil;

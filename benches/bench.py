@@ -527,7 +527,7 @@ def variants_table(b, variants, rounds, build_times=None):
     for v in variants:
         bt = (build_times or {}).get(v.name, "–")
         lines.append(f"| {v.name} | {os.path.getsize(v.path) / 1e6:.2f} MB | {hs[v.name].fmt('ms', 2)} | "
-                     f"{cs[v.name].fmt('ms', 1)} | {mb(hr[v.name])} | {bt} |")
+                     f"{cs[v.name].fmt('ms', 2)} | {mb(hr[v.name])} | {bt} |")
     return "\n".join(lines)
 
 
@@ -819,7 +819,7 @@ def measure(args, work, fake, ca):
         for spec in args.variants:
             name, path = spec.rsplit("=", 1)
             variants.append(Helper(name, os.path.abspath(path), "rust"))
-        log(f"build profiles: {', '.join(v.name for v in variants)}, {rounds} rounds")
+        log(f"build profiles: {', '.join(v.name for v in variants)}, {args.variant_runs or rounds} rounds")
         build_times = {}
         if args.opt_build_times and os.path.exists(args.opt_build_times):
             with open(args.opt_build_times) as f:
@@ -830,7 +830,7 @@ def measure(args, work, fake, ca):
                    if not os.environ.get("BENCH_EXTRA_VARIANTS") else
                    "Builds compared (`--opt-levels` and `BENCH_EXTRA_VARIANTS`)")
         md += [f"### {heading}\n",
-               variants_table(b, variants, rounds, build_times), "",
+               variants_table(b, variants, args.variant_runs or rounds, build_times), "",
                f"Builds of the {args.opt_snapshot or 'same sources'}; hit and miss interleaved like the table above. "
                "Build time is this run's (a clean build only where the target dir was new).", ""]
     md += ["### Conditions\n",
@@ -887,6 +887,7 @@ def main():
     i.add_argument("--nocreds-runs", type=int, default=30)
     i.add_argument("--warmup", type=int, default=3)
     i.add_argument("--variants", nargs="*", default=[], metavar="NAME=BINARY")
+    i.add_argument("--variant-runs", type=int, help="rounds for the --variants table (default: --runs)")
     i.add_argument("--profile", action="store_true")
     i.add_argument("--profile-bin", help="for callgrind: the same build with symbols")
     i.add_argument("--symbol-order", metavar="FILE",

@@ -24,7 +24,8 @@
 #   --keep         keep the work directory
 # Environment: BENCH_RUNS, BENCH_CONC_RUNS, BENCH_NOCREDS_RUNS override the counts;
 # BENCH_TIMEOUT bounds the whole measurement (seconds, default 3600);
-# BENCH_EXTRA_VARIANTS="NAME=BINARY ..." adds builds of your own to the --opt-levels table.
+# BENCH_EXTRA_VARIANTS="NAME=BINARY ..." adds builds of your own to the --opt-levels table;
+# BENCH_VARIANT_RUNS sets that table's rounds (default: BENCH_RUNS's).
 #
 # Installs nothing: a missing tool is an error that names its Debian package.
 # Needs root (namespaces, binding a private /etc/hosts, port 443).
@@ -210,6 +211,7 @@ if [ -n "$ORDER_OUT" ]; then
 fi
 for v in ${BENCH_EXTRA_VARIANTS:-}; do VARIANTS+=("$v"); done
 [ ${#VARIANTS[@]} -gt 0 ] && args+=(--variants "${VARIANTS[@]}")
+[ -n "${BENCH_VARIANT_RUNS:-}" ] && args+=(--variant-runs "$BENCH_VARIANT_RUNS")
 [ -f "$WORK/opt-build-times.txt" ] && args+=(--opt-build-times "$WORK/opt-build-times.txt")
 [ -f "$WORK/opt-snapshot.txt" ] && args+=(--opt-snapshot "$(cat "$WORK/opt-snapshot.txt")")
 

@@ -480,11 +480,7 @@ mod tests {
     }
 
     fn temporaries(cache: &Cache) -> Vec<String> {
-        fs::read_dir(cache.dir())
-            .unwrap()
-            .map(|d| d.unwrap().file_name().into_string().unwrap())
-            .filter(|n| n.ends_with(".tmp"))
-            .collect()
+        crate::fsutil::temporary_files(cache.dir())
     }
 
     #[test]

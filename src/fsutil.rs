@@ -155,6 +155,16 @@ pub fn remove_stale_temps(path: &Path) {
     }
 }
 
+/// The names of the temporary files in `dir` (for tests).
+#[cfg(test)]
+pub(crate) fn temporary_files(dir: &Path) -> Vec<String> {
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect()
+}
+
 /// Distinguishes temporary files of threads in one process.
 fn nonce() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};

@@ -265,16 +265,7 @@ mod tests {
         ) -> Result<AuthToken, TokenError> {
             self.calls.set(self.calls.get() + 1);
             if let Some(dir) = &self.probe {
-                let temporaries = std::fs::read_dir(dir)
-                    .unwrap()
-                    .filter(|e| {
-                        e.as_ref()
-                            .unwrap()
-                            .file_name()
-                            .to_string_lossy()
-                            .ends_with(".tmp")
-                    })
-                    .count();
+                let temporaries = temporaries(dir).len();
                 self.events
                     .borrow_mut()
                     .push(format!("fetch, {temporaries} temporary"));
@@ -396,13 +387,7 @@ mod tests {
         assert_eq!(fake.calls.get(), 3);
     }
 
-    fn temporaries(dir: &std::path::Path) -> Vec<String> {
-        std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".tmp"))
-            .collect()
-    }
+    use crate::fsutil::temporary_files as temporaries;
 
     /// The source hears the decision before the fetch, and the entry's new
     /// file is already made when the fetch runs; whatever the fetch comes

@@ -699,7 +699,7 @@ impl TokenSource for AwsTokenSource {
     }
 
     /// Lets the prepared connection go: it connects while this thread
-    /// finishes with the cache and sets the SDK up.
+    /// finishes with the cache and readies the request.
     fn decided(&self, registry: &Registry) {
         let host = early::api_host(registry);
         let prepared = lock(&self.prepared).take().filter(|(h, _)| *h == host);

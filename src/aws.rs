@@ -138,6 +138,23 @@ impl AwsTokenSource {
         Some((early, tls))
     }
 
+    /// What `prepare` readied for `host`, if it was for that host.
+    fn take_prepared(&self, host: &str) -> Option<ReadyEarly> {
+        lock(&self.prepared)
+            .take()
+            .filter(|(h, _)| h == host)
+            .map(|(_, ready)| ready)
+    }
+
+    /// Lets a readied early connection go, into the slot the fetch takes
+    /// it from.
+    fn let_go(&self, ready: ReadyEarly) {
+        if let Some((mut early, tls)) = ready {
+            early.go(tls);
+            *lock(&self.early) = Some(early);
+        }
+    }
+
     /// The whole fetch is bounded: credentials, retries and backoff included.
     fn total_bound(&self) -> Duration {
         self.settings.timeout * (MAX_ATTEMPTS + 1)
@@ -673,15 +690,11 @@ impl TokenSource for AwsTokenSource {
         let host = early::api_host(registry);
         let let_go = lock(&self.early).as_ref().is_some_and(|e| e.host() == host);
         if !let_go {
-            let prepared = lock(&self.prepared).take().filter(|(h, _)| *h == host);
-            let ready = match prepared {
-                Some((_, ready)) => ready,
-                None => self.ready_early(registry),
-            };
-            if let Some((mut early, tls)) = ready {
-                early.go(tls);
-                *lock(&self.early) = Some(early);
-            }
+            // Not prepared (no cache): readied and let go at once.
+            let ready = self
+                .take_prepared(&host)
+                .unwrap_or_else(|| self.ready_early(registry));
+            self.let_go(ready);
         }
         let result = self.block_on(self.fetch_async(registry, credentials));
         // Not taken (a failure before the request): closed here.
@@ -701,11 +714,8 @@ impl TokenSource for AwsTokenSource {
     /// Lets the prepared connection go: it connects while this thread
     /// finishes with the cache and readies the request.
     fn decided(&self, registry: &Registry) {
-        let host = early::api_host(registry);
-        let prepared = lock(&self.prepared).take().filter(|(h, _)| *h == host);
-        if let Some((_, Some((mut early, tls)))) = prepared {
-            early.go(tls);
-            *lock(&self.early) = Some(early);
+        if let Some(ready) = self.take_prepared(&early::api_host(registry)) {
+            self.let_go(ready);
         }
     }
 }

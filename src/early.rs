@@ -13,8 +13,9 @@
 //! is sent by `direct`, ECR Public's by the SDK through our connector):
 //! retries, other hosts (STS), and every case the SDK routes differently (a
 //! proxy, an endpoint override, dual-stack) go through the SDK's own
-//! connector, so behaviour never depends on the early connection existing. The decisions are pure
-//! functions; the thread and the HTTP exchange are IO at the edge.
+//! connector, so behaviour never depends on the early connection existing.
+//! The decisions are pure functions; the thread and the HTTP exchange are
+//! IO at the edge.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::{Arc, Mutex};
@@ -274,7 +275,7 @@ impl Early {
             Ok(name) => TlsConnector::from(tls).connect(name, LateIo::Unconnected),
             Err(e) => {
                 let source = std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
-                self.handshake = Some(Started::Here(Err(self.connect_error(source))));
+                self.handshake = Some(Started::Here(Err(connect_error(&self.host, source))));
                 return;
             }
         };
@@ -289,19 +290,12 @@ impl Early {
             Stage::Resolved(addrs) => {
                 drop(stage);
                 let started = addrs
-                    .map_err(|source| self.connect_error(source))
+                    .map_err(|source| connect_error(&self.host, source))
                     .and_then(|addrs| start_handshake(&self.host, addrs, connecting, deadline));
                 self.handshake = Some(Started::Here(started));
             }
             // Only `go` and `drop` leave these, and neither came before.
             Stage::Go(_) | Stage::Done => {}
-        }
-    }
-
-    fn connect_error(&self, source: std::io::Error) -> EarlyError {
-        EarlyError::Connect {
-            host: self.host.clone(),
-            source,
         }
     }
 
@@ -362,10 +356,9 @@ impl Early {
                 Some(Started::ByThread(reply)) => reply.await.map_err(|_| EarlyError::Gone)??,
                 None => return Err(EarlyError::Gone),
             };
-            handshake.await.map_err(|source| EarlyError::Connect {
-                host: host.clone(),
-                source,
-            })
+            handshake
+                .await
+                .map_err(|source| connect_error(&host, source))
         };
         let stream = tokio::time::timeout(left, connected)
             .await
@@ -385,6 +378,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+fn connect_error(host: &str, source: std::io::Error) -> EarlyError {
+    EarlyError::Connect {
+        host: host.to_owned(),
+        source,
+    }
+}
+
 /// The thread: resolve the host, then connect if the fetch is already
 /// decided, else leave the addresses to `go`; it never waits for the
 /// decision. It ends once it has handed the handshake or the addresses
@@ -400,35 +400,25 @@ fn run(
     warm: fn(),
 ) {
     // getaddrinfo blocks this thread only; the waiting side bounds it.
-    let mut resolved = Some((host, HTTPS_PORT).to_socket_addrs().map(Iterator::collect));
-    let go = {
-        let mut stage = lock(stage);
-        match std::mem::replace(&mut *stage, Stage::Done) {
-            Stage::Go(go) => Some(*go),
-            Stage::Resolving => {
-                *stage = Stage::Resolved(resolved.take().expect("resolved once"));
-                None
-            }
-            Stage::Resolved(_) | Stage::Done => return,
+    let resolved = (host, HTTPS_PORT).to_socket_addrs().map(Iterator::collect);
+    let mut stage = lock(stage);
+    let Go {
+        connecting,
+        deadline,
+    } = match std::mem::replace(&mut *stage, Stage::Done) {
+        Stage::Go(go) => *go,
+        Stage::Resolving => {
+            *stage = Stage::Resolved(resolved);
+            drop(stage);
+            // The addresses are left for `go`, which will need what `warm` readies.
+            warm();
+            return;
         }
+        Stage::Resolved(_) | Stage::Done => return,
     };
-    let (
-        Some(Go {
-            connecting,
-            deadline,
-        }),
-        Some(resolved),
-    ) = (go, resolved)
-    else {
-        // The addresses are left for `go`, which will need what `warm` readies.
-        warm();
-        return;
-    };
+    drop(stage);
     let started = resolved
-        .map_err(|source| EarlyError::Connect {
-            host: host.to_owned(),
-            source,
-        })
+        .map_err(|source| connect_error(host, source))
         .and_then(|addrs| start_handshake(host, addrs, connecting, deadline));
     let handed_over = started.is_ok();
     // Refused only when the `Early` is gone: the connection closes with it.
@@ -446,10 +436,7 @@ fn start_handshake(
     mut connecting: Connecting,
     deadline: Instant,
 ) -> Result<Handshake, EarlyError> {
-    let fail = |source| EarlyError::Connect {
-        host: host.to_owned(),
-        source,
-    };
+    let fail = |source| connect_error(host, source);
     let started = connect(host, addrs.into_iter(), deadline).and_then(|tcp| {
         // `None` only once the handshake has ended, which it has not begun.
         if let Some(io) = connecting.get_mut() {
@@ -479,10 +466,7 @@ fn connect(
     addrs: impl Iterator<Item = SocketAddr>,
     deadline: Instant,
 ) -> Result<std::net::TcpStream, EarlyError> {
-    let fail = |source| EarlyError::Connect {
-        host: host.to_owned(),
-        source,
-    };
+    let fail = |source| connect_error(host, source);
     let mut last = std::io::Error::new(std::io::ErrorKind::NotFound, "no address");
     for addr in addrs {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -853,15 +837,11 @@ mod tests {
         }
     }
 
+    /// An `Early` let go, with no thread behind it.
     fn early_for(host: &str) -> Early {
-        let (_reply, handshake) = tokio::sync::oneshot::channel();
-        Early {
-            host: host.into(),
-            stage: Arc::new(Mutex::new(Stage::Done)),
-            handshake: Some(Started::ByThread(handshake)),
-            connect_timeout: Duration::from_secs(1),
-            connect_deadline: Some(Instant::now()),
-        }
+        let (mut early, _reply) = unstarted(host);
+        early.connect_deadline = Some(Instant::now());
+        early
     }
 
     type Reply = tokio::sync::oneshot::Sender<Result<Handshake, EarlyError>>;

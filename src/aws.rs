@@ -13,22 +13,18 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_smithy_async::rt::sleep::SharedAsyncSleep;
 use aws_smithy_http_client::Connector;
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
+    HttpClient, HttpConnectorSettings, SharedHttpConnector,
 };
-use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
-use aws_smithy_runtime_api::client::result::{ConnectorError, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::direct;
 use crate::doctor::{ApiFailure, Caller, DoctorApi, Image, Reference};
-use crate::early::{self, Early};
 use crate::error_chain;
 use crate::registry::{PrivateRegistry, Registry};
 use crate::token::{
@@ -56,43 +52,15 @@ pub struct NetSettings {
 #[derive(Debug, Clone)]
 pub struct AwsTokenSource {
     settings: NetSettings,
-    /// The trusted roots, read on first use by whichever needs them first:
-    /// this thread or the early connection's. Reading them is most of a
-    /// miss's own work, done once per process.
-    trust: Arc<OnceLock<Result<Arc<Trust>, String>>>,
+    /// Built on first use, with the trust store read once per process.
     http: OnceLock<CorporateHttpClient>,
-    /// The early connection of the fetch under way (see `early`).
-    early: early::Slot,
-    /// The early connection readied by `prepare`, for its endpoint host.
-    prepared: Arc<Mutex<Option<(String, ReadyEarly)>>>,
 }
-
-type ReadyEarly = Option<(Early, Arc<rustls::ClientConfig>)>;
 
 impl AwsTokenSource {
     pub fn new(settings: NetSettings) -> Self {
         AwsTokenSource {
             settings,
-            trust: Arc::default(),
             http: OnceLock::new(),
-            early: early::Slot::default(),
-            prepared: Arc::default(),
-        }
-    }
-
-    /// Loads the trust store once; a bad one fails every use alike.
-    fn trust_loader(&self) -> impl Fn() -> Result<Arc<Trust>, String> + Send + Sync + 'static {
-        let (cell, ca_bundle) = (self.trust.clone(), self.settings.ca_bundle.clone());
-        move || {
-            cell.get_or_init(|| {
-                load_trust(ca_bundle.as_ref())
-                    .map(Arc::new)
-                    .map_err(|e| match e {
-                        TokenError::Setup(why) => why,
-                        other => other.to_string(),
-                    })
-            })
-            .clone()
         }
     }
 
@@ -100,59 +68,12 @@ impl AwsTokenSource {
         if let Some(http) = self.http.get() {
             return Ok(http.clone());
         }
-        let trust = self.trust_loader()().map_err(TokenError::Setup)?;
-        let http = http_client(&trust, self.early.clone())?;
+        let http = http_client(&load_trust(self.settings.ca_bundle.as_ref())?)?;
         Ok(self.http.get_or_init(|| http).clone())
     }
 
     fn connect_timeout(&self) -> Duration {
         self.settings.timeout.min(Duration::from_secs(3))
-    }
-
-    /// The early connection to the registry's API endpoint, its thread
-    /// started and waiting, and the TLS settings to let it go with; `None`
-    /// when the SDK would not send the request there directly.
-    fn ready_early(&self, registry: &Registry) -> ReadyEarly {
-        let var = |k: &str| std::env::var(k).ok();
-        if !early::environment_allows(var) {
-            return None;
-        }
-        // The SDK client parses its partition table when built (a fifth of
-        // the miss's own work on this thread): the early thread offers to
-        // do it while it waits for the server's answer. Whoever comes
-        // first parses it (a LazyLock); the other waits or finds it done.
-        let warm: fn() = match registry {
-            Registry::Private(_) => || drop(aws_sdk_ecr::config::endpoint::DefaultResolver::new()),
-            Registry::Public { .. } => {
-                || drop(aws_sdk_ecrpublic::config::endpoint::DefaultResolver::new())
-            }
-        };
-        // Before the thread starts: it resolves the default endpoint's name.
-        if shared_config_may_route(var) {
-            return None;
-        }
-        let early = Early::start(early::api_host(registry), self.connect_timeout(), warm)?;
-        let trust = self.trust_loader();
-        let roots: early::RootsLoader = Arc::new(move || trust().map(|t| t.roots.clone()));
-        let tls = early::tls_config(roots).ok()?;
-        Some((early, tls))
-    }
-
-    /// What `prepare` readied for `host`, if it was for that host.
-    fn take_prepared(&self, host: &str) -> Option<ReadyEarly> {
-        lock(&self.prepared)
-            .take()
-            .filter(|(h, _)| h == host)
-            .map(|(_, ready)| ready)
-    }
-
-    /// Lets a readied early connection go, into the slot the fetch takes
-    /// it from.
-    fn let_go(&self, ready: ReadyEarly) {
-        if let Some((mut early, tls)) = ready {
-            early.go(tls);
-            *lock(&self.early) = Some(early);
-        }
     }
 
     /// The whole fetch is bounded: credentials, retries and backoff included.
@@ -326,32 +247,6 @@ impl AwsTokenSource {
         let (region, fips) = api_location(registry);
         let region = Region::new(region);
         let credentials = self.credentials(source, &region).await?;
-        let mut attempts = MAX_ATTEMPTS;
-        if let Registry::Private(p) = registry {
-            let host = early::api_host(registry);
-            let early = lock(&self.early).take_if(|e| e.host() == host && e.is_let_go());
-            if let Some(early) = early {
-                match self
-                    .direct(early, &p.account, &region, &credentials)
-                    .await?
-                {
-                    direct::Outcome::Token {
-                        encoded,
-                        expires_at,
-                    } => {
-                        let expires_at = expires_at.map(aws_smithy_types::DateTime::from_secs_f64);
-                        return token(Some(&encoded), expires_at.as_ref());
-                    }
-                    direct::Outcome::Failed(e) => return Err(e),
-                    direct::Outcome::Retry(why) => {
-                        tracing::debug!(
-                            "GetAuthorizationToken sent directly: {why}; retrying through the SDK"
-                        );
-                        attempts -= 1;
-                    }
-                }
-            }
-        }
         let config = self.sdk_config(region, fips, Some(credentials)).await?;
         match registry {
             Registry::Private(p) => {
@@ -360,12 +255,9 @@ impl AwsTokenSource {
                 // registry's account. AWS deprecated registryIds as no longer
                 // needed; it is still accepted and states what we ask for.
                 #[allow(deprecated)]
-                let call = client.get_authorization_token().registry_ids(&p.account);
-                // After a direct attempt, the same three in all.
-                let retries = RetryConfig::standard().with_max_attempts(attempts);
-                let out = call
-                    .customize()
-                    .config_override(aws_sdk_ecr::config::Builder::default().retry_config(retries))
+                let out = client
+                    .get_authorization_token()
+                    .registry_ids(&p.account)
                     .send()
                     .await
                     .map_err(describe)?;
@@ -383,53 +275,6 @@ impl AwsTokenSource {
                 token(data.authorization_token(), data.expires_at())
             }
         }
-    }
-
-    /// The first attempt of a private registry's call, sent straight over
-    /// the early connection (see `direct`). Credentials that cannot be had
-    /// end the fetch, as they would end the SDK's.
-    async fn direct(
-        &self,
-        early: Early,
-        account: &str,
-        region: &Region,
-        credentials: &SharedCredentialsProvider,
-    ) -> Result<direct::Outcome, TokenError> {
-        use aws_credential_types::provider::ProvideCredentials;
-        // The server's certificate is checked against the trust store when
-        // it arrives: read it now, while the handshake is under way (the
-        // system store takes milliseconds). A failure shows there.
-        let _ = self.trust_loader()();
-        let credentials = credentials
-            .provide_credentials()
-            .await
-            .map_err(|e| TokenError::Credentials(error_chain(&e)))?;
-        tracing::debug!(
-            "request over the early connection to {}, sent directly",
-            early.host()
-        );
-        let request = match direct::request(
-            early.host(),
-            account,
-            region.as_ref(),
-            &credentials,
-            std::time::SystemTime::now(),
-        ) {
-            Ok(request) => request,
-            Err(why) => return Ok(direct::Outcome::Retry(why)),
-        };
-        Ok(
-            match early.send(request, Some(self.settings.timeout)).await {
-                Ok(answer) => {
-                    let error_type = answer
-                        .headers()
-                        .get("x-amzn-errortype")
-                        .and_then(|v| v.to_str().ok());
-                    direct::outcome(answer.status().as_u16(), error_type, answer.body())
-                }
-                Err(e) => direct::Outcome::Retry(error_chain(&e)),
-            },
-        )
     }
 
     /// Runs one bounded AWS conversation on a runtime started for it.
@@ -687,78 +532,8 @@ impl TokenSource for AwsTokenSource {
         registry: &Registry,
         credentials: &CredentialSource,
     ) -> Result<AuthToken, TokenError> {
-        let host = early::api_host(registry);
-        let let_go = lock(&self.early).as_ref().is_some_and(|e| e.host() == host);
-        if !let_go {
-            // Not prepared (no cache): readied and let go at once.
-            let ready = self
-                .take_prepared(&host)
-                .unwrap_or_else(|| self.ready_early(registry));
-            self.let_go(ready);
-        }
-        let result = self.block_on(self.fetch_async(registry, credentials));
-        // Not taken (a failure before the request): closed here.
-        lock(&self.early).take();
-        result
+        self.block_on(self.fetch_async(registry, credentials))
     }
-
-    /// On a miss, before the cache lock: the early connection's thread
-    /// starts and resolves the endpoint's name while this one takes the
-    /// lock and checks the entry again; it connects only when `fetch` lets
-    /// it.
-    fn prepare(&self, registry: &Registry) {
-        let ready = self.ready_early(registry);
-        *lock(&self.prepared) = Some((early::api_host(registry), ready));
-    }
-
-    /// Lets the prepared connection go: it connects while this thread
-    /// finishes with the cache and readies the request.
-    fn decided(&self, registry: &Registry) {
-        if let Some(ready) = self.take_prepared(&early::api_host(registry)) {
-            self.let_go(ready);
-        }
-    }
-}
-
-/// A mutex's value, poisoned or not: what it guards stays consistent.
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Whether the shared config or credentials file may move the endpoint
-/// (see `early::config_may_route`; the SDK reads profile settings from
-/// both). A file that cannot be read as text counts as one that may: the
-/// SDK decides then.
-fn shared_config_may_route(var: impl Fn(&str) -> Option<String>) -> bool {
-    let Some(paths) = shared_config_paths(&var) else {
-        return true;
-    };
-    paths.iter().any(|path| match std::fs::metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
-        Ok(m) if m.is_file() && m.len() <= 1 << 20 => std::fs::read_to_string(path)
-            .map(|text| early::config_may_route(&text))
-            .unwrap_or(true),
-        _ => true,
-    })
-}
-
-/// The shared config and credentials files, where the SDK looks for them:
-/// `AWS_CONFIG_FILE` and `AWS_SHARED_CREDENTIALS_FILE` (a leading `~/` is
-/// the home directory), else `~/.aws/config` and `~/.aws/credentials`.
-/// `None` when a path needs a home directory and `HOME` is not set.
-fn shared_config_paths(var: &impl Fn(&str) -> Option<String>) -> Option<[PathBuf; 2]> {
-    let home = || var("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
-    let path = |name: &str, default: &str| match var(name).filter(|p| !p.is_empty()) {
-        Some(p) => match p.strip_prefix("~/") {
-            Some(rest) => home().map(|h| h.join(rest)),
-            None => Some(PathBuf::from(p)),
-        },
-        None => home().map(|h| h.join(".aws").join(default)),
-    };
-    Some([
-        path("AWS_CONFIG_FILE", "config")?,
-        path("AWS_SHARED_CREDENTIALS_FILE", "credentials")?,
-    ])
 }
 
 /// Whether the default chain's first link, the environment, has keys: then
@@ -829,12 +604,10 @@ fn classify(message: String) -> TokenError {
     }
 }
 
-/// The trusted roots, parsed once: as a rustls store for the early
-/// connection, and as PEM for the SDK's connector, which parses its own.
+/// The trusted roots as PEM, for the SDK's connector, which parses them.
 #[derive(Debug)]
 struct Trust {
     pem: Vec<u8>,
-    roots: Arc<rustls::RootCertStore>,
 }
 
 /// Reads and checks `AWS_CA_BUNDLE`: the SDK's TLS layer panics on a bad
@@ -856,10 +629,7 @@ fn load_ca_bundle(path: &PathBuf) -> Result<Trust, TokenError> {
             .add(cert)
             .map_err(|e| bad(format!("unusable certificate: {e}")))?;
     }
-    Ok(Trust {
-        pem,
-        roots: Arc::new(roots),
-    })
+    Ok(Trust { pem })
 }
 
 /// The system roots (honouring `SSL_CERT_FILE` and `SSL_CERT_DIR`), only
@@ -898,10 +668,7 @@ fn system_roots() -> Result<Trust, TokenError> {
             }
         )));
     }
-    Ok(Trust {
-        pem,
-        roots: Arc::new(roots),
-    })
+    Ok(Trust { pem })
 }
 
 fn load_trust(ca_bundle: Option<&PathBuf>) -> Result<Trust, TokenError> {
@@ -911,22 +678,28 @@ fn load_trust(ca_bundle: Option<&PathBuf>) -> Result<Trust, TokenError> {
     }
 }
 
-fn http_client(trust: &Trust, early: early::Slot) -> Result<CorporateHttpClient, TokenError> {
+fn http_client(trust: &Trust) -> Result<CorporateHttpClient, TokenError> {
     let tls = TlsContext::builder()
         .with_trust_store(TrustStore::empty().with_pem_certificate(trust.pem.clone()))
         .build()
         .map_err(|e| TokenError::Setup(format!("TLS: {e}")))?;
-    Ok(CorporateHttpClient { tls, early })
+    Ok(CorporateHttpClient {
+        tls,
+        connectors: Arc::default(),
+    })
 }
 
-/// The SDK's hyper client with our trust store and `HTTPS_PROXY`,
-/// `HTTP_PROXY` and `NO_PROXY` from the environment, behind the early
-/// connection of the fetch under way.
+/// The SDK's hyper connector with our trust store and `HTTPS_PROXY`,
+/// `HTTP_PROXY` and `NO_PROXY` from the environment.
 #[derive(Debug, Clone)]
 struct CorporateHttpClient {
     tls: TlsContext,
-    early: early::Slot,
+    /// One connector per timeout settings, so that the trust store is
+    /// parsed once and connections are reused.
+    connectors: Arc<Mutex<Vec<(ConnectorKey, SharedHttpConnector)>>>,
 }
+
+type ConnectorKey = (Option<Duration>, Option<Duration>);
 
 impl HttpClient for CorporateHttpClient {
     fn http_connector(
@@ -934,69 +707,26 @@ impl HttpClient for CorporateHttpClient {
         settings: &HttpConnectorSettings,
         components: &RuntimeComponents,
     ) -> SharedHttpConnector {
-        SharedHttpConnector::new(EarlyFirstConnector {
-            early: self.early.clone(),
-            tls: self.tls.clone(),
-            settings: settings.clone(),
-            sleep: components.sleep_impl(),
-            sdk: OnceLock::new(),
-        })
-    }
-}
-
-/// Serves the first request for the early connection's endpoint over it,
-/// and everything else through the SDK's connector, built only when first
-/// needed (building it parses the trust store again).
-#[derive(Debug)]
-struct EarlyFirstConnector {
-    early: early::Slot,
-    tls: TlsContext,
-    settings: HttpConnectorSettings,
-    sleep: Option<SharedAsyncSleep>,
-    sdk: OnceLock<SharedHttpConnector>,
-}
-
-impl EarlyFirstConnector {
-    fn sdk(&self) -> &SharedHttpConnector {
-        self.sdk.get_or_init(|| {
-            let mut builder = Connector::builder()
-                .connector_settings(self.settings.clone())
-                .proxy_config(ProxyConfig::from_env())
-                .enable_tcp_nodelay(true);
-            if let Some(sleep) = self.sleep.clone() {
-                builder = builder.sleep_impl(sleep);
-            }
-            let connector = builder
+        let key = (settings.connect_timeout(), settings.read_timeout());
+        let mut connectors = self.connectors.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, c)) = connectors.iter().find(|(k, _)| *k == key) {
+            return c.clone();
+        }
+        let mut builder = Connector::builder()
+            .connector_settings(settings.clone())
+            .proxy_config(ProxyConfig::from_env())
+            .enable_tcp_nodelay(true);
+        if let Some(sleep) = components.sleep_impl() {
+            builder = builder.sleep_impl(sleep);
+        }
+        let connector = SharedHttpConnector::new(
+            builder
                 .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
                 .tls_context(self.tls.clone())
-                .build();
-            SharedHttpConnector::new(connector)
-        })
-    }
-}
-
-impl HttpConnector for EarlyFirstConnector {
-    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        let taken = {
-            let mut slot = lock(&self.early);
-            match slot.as_ref().and_then(|e| e.accepts(&request)) {
-                Some(outgoing) => slot.take().map(|e| (e, outgoing)),
-                None => None,
-            }
-        };
-        let Some((early, outgoing)) = taken else {
-            return self.sdk().call(request);
-        };
-        tracing::debug!("request over the early connection to {}", early.host());
-        let read_timeout = self.settings.read_timeout();
-        HttpConnectorFuture::new(async move {
-            let response = early
-                .send(outgoing, read_timeout)
-                .await
-                .map_err(early::EarlyError::into_connector_error)?;
-            HttpResponse::try_from(response.map(SdkBody::from))
-                .map_err(|e| ConnectorError::other(e.into(), None))
-        })
+                .build(),
+        );
+        connectors.push((key, connector.clone()));
+        connector
     }
 }
 
@@ -1089,16 +819,9 @@ mod tests {
                 .build()
                 .unwrap();
             let resolver = DefaultResolver::new();
-            let registry = crate::registry::parse(host).unwrap();
             let endpoint = futures_lite_now(resolver.resolve_endpoint(&params))
                 .unwrap_or_else(|e| panic!("{host}: {e}"));
             assert_eq!(endpoint.url(), want, "{host}");
-            // The early connection goes where the SDK's rules say.
-            assert_eq!(
-                early::endpoint_host(endpoint.url()),
-                Some(early::api_host(&registry)),
-                "{host}"
-            );
         }
         let public = crate::registry::parse("public.ecr.aws").unwrap();
         let (region, fips) = api_location(&public);
@@ -1119,10 +842,6 @@ mod tests {
             endpoint.url(),
             "https://api.ecr-public.us-east-1.amazonaws.com"
         );
-        assert_eq!(
-            early::endpoint_host(endpoint.url()),
-            Some(early::api_host(&public))
-        );
     }
 
     /// Endpoint resolution completes at once.
@@ -1131,47 +850,6 @@ mod tests {
             .build()
             .unwrap()
             .block_on(f)
-    }
-
-    #[test]
-    fn the_shared_files_are_where_the_sdk_looks() {
-        type Vars<'a> = &'a [(&'a str, &'a str)];
-        let table: [(Vars, Option<[&str; 2]>); 5] = [
-            (
-                &[("HOME", "/h")],
-                Some(["/h/.aws/config", "/h/.aws/credentials"]),
-            ),
-            (
-                &[("HOME", "/h"), ("AWS_CONFIG_FILE", "/etc/aws.conf")],
-                Some(["/etc/aws.conf", "/h/.aws/credentials"]),
-            ),
-            (
-                &[
-                    ("HOME", "/h"),
-                    ("AWS_CONFIG_FILE", "~/c"),
-                    ("AWS_SHARED_CREDENTIALS_FILE", "~/k"),
-                ],
-                Some(["/h/c", "/h/k"]),
-            ),
-            (
-                &[
-                    ("AWS_CONFIG_FILE", "/c"),
-                    ("AWS_SHARED_CREDENTIALS_FILE", "/k"),
-                ],
-                Some(["/c", "/k"]),
-            ),
-            (&[("AWS_CONFIG_FILE", "/c")], None),
-        ];
-        for (vars, want) in table {
-            let var = |k: &str| {
-                vars.iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| v.to_string())
-            };
-            let got = shared_config_paths(&var);
-            let want = want.map(|w| w.map(PathBuf::from));
-            assert_eq!(got, want, "{vars:?}");
-        }
     }
 
     #[test]

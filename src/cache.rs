@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::fsutil::{
-    Durability, PendingWrite, atomic_write, create_private_dir, remove_stale_temps,
+    Durability, atomic_write, create_private_dir, remove_stale_temps,
 };
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -126,7 +126,6 @@ pub struct Cache {
 #[derive(Debug)]
 pub struct LockGuard {
     _file: File,
-    key: String,
 }
 
 impl Cache {
@@ -215,10 +214,7 @@ impl Cache {
         loop {
             match file.try_lock() {
                 Ok(()) => {
-                    return Ok(LockGuard {
-                        _file: file,
-                        key: key.to_owned(),
-                    });
+                    return Ok(LockGuard { _file: file });
                 }
                 Err(fs::TryLockError::WouldBlock) if start.elapsed() < wait => {
                     std::thread::sleep(pause);
@@ -240,55 +236,11 @@ impl Cache {
         self.write(key, entry)
     }
 
-    /// Under the entry's lock, before its fetch: removes what killed
-    /// writers of the entry left, so that `store_locked` after the fetch
-    /// has only the write to do. Done while the fetch has yet to start, it
-    /// is off the path the answer waits on.
-    pub fn sweep(&self, lock: &LockGuard) {
-        remove_stale_temps(&self.entry_path(&lock.key));
-    }
-
-    /// `store` under the entry's lock, after `sweep`: the lock made the
-    /// directory, the sweep cleaned it.
-    pub fn store_locked(&self, lock: &LockGuard, entry: &Entry) -> Result<(), CacheError> {
-        self.write(&lock.key, entry)
-    }
-
-    /// `store_locked` begun before the entry is known: its file is created
-    /// now (see `PendingWrite`), while the fetch has yet to answer, so that
-    /// after it only the write and the rename are left. Dropped unused, it
-    /// leaves nothing behind.
-    pub fn begin_store(&self, lock: &LockGuard) -> Result<PendingEntry, CacheError> {
-        let path = self.entry_path(&lock.key);
-        match PendingWrite::create(&path, 0o600) {
-            Ok(write) => Ok(PendingEntry { path, write }),
-            Err(source) => Err(CacheError::Write { path, source }),
-        }
-    }
-
     fn write(&self, key: &str, entry: &Entry) -> Result<(), CacheError> {
         let path = self.entry_path(key);
         let bytes = entry_bytes(entry)?;
         // A token can always be fetched again: no fsync (see Durability).
         atomic_write(&path, &bytes, 0o600, Durability::Unsynced)
-            .map_err(|source| CacheError::Write { path, source })
-    }
-}
-
-/// An entry's file made by `begin_store`, waiting for the entry.
-#[derive(Debug)]
-pub struct PendingEntry {
-    path: PathBuf,
-    write: PendingWrite,
-}
-
-impl PendingEntry {
-    /// Writes the entry in place of the old one, as `store_locked` does.
-    pub fn commit(self, entry: &Entry) -> Result<(), CacheError> {
-        let bytes = entry_bytes(entry)?;
-        let PendingEntry { path, write } = self;
-        write
-            .commit(&bytes, Durability::Unsynced)
             .map_err(|source| CacheError::Write { path, source })
     }
 }
@@ -455,10 +407,10 @@ mod tests {
     }
 
     #[test]
-    fn a_sweep_under_the_lock_clears_dead_writers_and_store_locked_writes() {
+    fn a_store_clears_dead_writers_leftovers_and_no_live_writers() {
         let tmp = tempfile::tempdir().unwrap();
         let cache = Cache::new(tmp.path().join("c"));
-        let lock = cache.lock("k", Duration::from_secs(1)).unwrap();
+        let _lock = cache.lock("k", Duration::from_secs(1)).unwrap();
         // What a killed writer left: its pid cannot exist (above pid_max).
         let dead = cache.dir().join(format!(".k.json.{}.1.tmp", i32::MAX));
         fs::write(&dead, b"partial").unwrap();
@@ -466,50 +418,16 @@ mod tests {
             .dir()
             .join(format!(".k.json.{}.1.tmp", std::process::id()));
         fs::write(&ours, b"in flight").unwrap();
-        cache.sweep(&lock);
+        cache.store("k", &entry(300)).unwrap();
         assert!(!dead.exists(), "a dead writer's temporary file stays");
         assert!(ours.exists(), "a live writer's temporary file was removed");
         fs::remove_file(&ours).unwrap();
-        cache.store_locked(&lock, &entry(300)).unwrap();
         assert_eq!(cache.load("k"), Some(entry(300)));
         let names: Vec<_> = fs::read_dir(cache.dir())
             .unwrap()
             .map(|d| d.unwrap().file_name().into_string().unwrap())
             .collect();
         assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
-    }
-
-    fn temporaries(cache: &Cache) -> Vec<String> {
-        crate::fsutil::temporary_files(cache.dir())
-    }
-
-    #[test]
-    fn a_store_begun_before_the_entry_commits_it_or_leaves_nothing() {
-        let tmp = tempfile::tempdir().unwrap();
-        let cache = Cache::new(tmp.path().join("c"));
-        let lock = cache.lock("k", Duration::from_secs(1)).unwrap();
-        cache.store_locked(&lock, &entry(100)).unwrap();
-        // Begun, then abandoned (the fetch failed): the old entry stays.
-        let pending = cache.begin_store(&lock).unwrap();
-        assert_eq!(temporaries(&cache).len(), 1, "its file is made at once");
-        drop(pending);
-        assert_eq!(temporaries(&cache), Vec::<String>::new());
-        assert_eq!(cache.load("k"), Some(entry(100)));
-        // Begun, then committed.
-        let pending = cache.begin_store(&lock).unwrap();
-        pending.commit(&entry(300)).unwrap();
-        assert_eq!(cache.load("k"), Some(entry(300)));
-        assert_eq!(temporaries(&cache), Vec::<String>::new());
-        // An entry too large to keep is refused, and its file goes.
-        let mut huge = entry(300);
-        huge.password = "p".repeat(MAX_ENTRY_BYTES as usize);
-        let pending = cache.begin_store(&lock).unwrap();
-        assert!(matches!(
-            pending.commit(&huge),
-            Err(CacheError::TooLarge(_))
-        ));
-        assert_eq!(temporaries(&cache), Vec::<String>::new());
-        assert_eq!(cache.load("k"), Some(entry(300)));
     }
 
     #[test]

@@ -130,9 +130,8 @@ impl Helper<'_> {
             return Ok(served(e.password.clone(), e.fetched_at, e.expires_at));
         }
 
-        self.source.prepare(&registry);
         // Refresh under the entry's lock; whoever waited reads the result.
-        let lock = match cache.lock(&key, self.lock_wait) {
+        let _lock = match cache.lock(&key, self.lock_wait) {
             Ok(lock) => Some(lock),
             Err(e) => {
                 tracing::warn!(error = %e, "refreshing without the cache lock");
@@ -148,14 +147,6 @@ impl Helper<'_> {
             tracing::debug!(registry = %registry, "refreshed by another process");
             return Ok(served(e.password.clone(), e.fetched_at, e.expires_at));
         }
-        self.source.decided(&registry);
-        // While the connection starts: what killed writers left goes, and
-        // the entry's new file is made, so that after the answer only the
-        // write is left.
-        let pending = lock.as_ref().map(|lock| {
-            cache.sweep(lock);
-            cache.begin_store(lock)
-        });
         match self.fetch(&registry, &credentials) {
             Ok(token) => {
                 if token.expires_at > now {
@@ -166,14 +157,7 @@ impl Helper<'_> {
                         expires_at: token.expires_at,
                         password: token.password.clone(),
                     };
-                    // A file that could not be made is tried again, and its
-                    // error reported, by the plain store.
-                    let stored = match (pending, &lock) {
-                        (Some(Ok(pending)), _) => pending.commit(&entry),
-                        (_, Some(lock)) => cache.store_locked(lock, &entry),
-                        (_, None) => cache.store(&key, &entry),
-                    };
-                    if let Err(e) = stored {
+                    if let Err(e) = cache.store(&key, &entry) {
                         tracing::warn!(error = %e, "token not cached");
                     }
                 } else {
@@ -235,12 +219,6 @@ mod tests {
         calls: Cell<usize>,
         seen: RefCell<Vec<Registry>>,
         credentials: RefCell<Vec<CredentialSource>>,
-        /// What the helper told it, in order; a fetch with the number of
-        /// temporary files in `probe` at that moment.
-        events: RefCell<Vec<String>>,
-        probe: Option<std::path::PathBuf>,
-        /// Run by `prepare`: another process at work meanwhile.
-        on_prepare: Option<Box<dyn Fn()>>,
     }
 
     impl Fake {
@@ -250,9 +228,6 @@ mod tests {
                 calls: Cell::new(0),
                 seen: RefCell::new(Vec::new()),
                 credentials: RefCell::new(Vec::new()),
-                events: RefCell::new(Vec::new()),
-                probe: None,
-                on_prepare: None,
             }
         }
     }
@@ -264,26 +239,9 @@ mod tests {
             credentials: &CredentialSource,
         ) -> Result<AuthToken, TokenError> {
             self.calls.set(self.calls.get() + 1);
-            if let Some(dir) = &self.probe {
-                let temporaries = temporaries(dir).len();
-                self.events
-                    .borrow_mut()
-                    .push(format!("fetch, {temporaries} temporary"));
-            }
             self.seen.borrow_mut().push(registry.clone());
             self.credentials.borrow_mut().push(credentials.clone());
             self.answers.borrow_mut().remove(0)
-        }
-
-        fn prepare(&self, _: &Registry) {
-            self.events.borrow_mut().push("prepare".into());
-            if let Some(f) = &self.on_prepare {
-                f();
-            }
-        }
-
-        fn decided(&self, _: &Registry) {
-            self.events.borrow_mut().push("decided".into());
         }
     }
 
@@ -389,49 +347,56 @@ mod tests {
 
     use crate::fsutil::temporary_files as temporaries;
 
-    /// The source hears the decision before the fetch, and the entry's new
-    /// file is already made when the fetch runs; whatever the fetch comes
-    /// to, no temporary file stays.
+    /// Whatever the fetch comes to, no temporary file stays, and a failed
+    /// refresh keeps the old entry.
     #[test]
-    fn a_fetch_is_decided_first_and_finds_the_entry_file_made() {
+    fn fetches_leave_no_temporary_file() {
         let tmp = tempfile::tempdir().unwrap();
         let (now, set) = clock!(10);
         set(1000);
-        let mut fake = Fake::new(vec![token("one", 1000 + 12 * H), down()]);
-        fake.probe = Some(tmp.path().to_owned());
+        let fake = Fake::new(vec![token("one", 1000 + 12 * H), down()]);
         let h = helper(Some(tmp.path()), &fake, now);
         assert_eq!(h.get(HOST).unwrap().secret, "one");
-        assert_eq!(
-            *fake.events.borrow(),
-            ["prepare", "decided", "fetch, 1 temporary"]
-        );
         assert_eq!(temporaries(tmp.path()), Vec::<String>::new());
         // Stale, and the refresh fails: the old entry is served and kept.
         set(1000 + 6 * H + 1);
         assert_eq!(h.get(HOST).unwrap().secret, "one");
-        assert_eq!(fake.events.borrow().len(), 6);
+        assert_eq!(fake.calls.get(), 2);
         assert_eq!(temporaries(tmp.path()), Vec::<String>::new());
         assert_eq!(h.list().len(), 1, "the old entry is kept");
     }
 
-    /// Another process refreshes the entry between the first look and the
-    /// lock: the fetch is never decided, so no connection is let go.
+    /// Another process holds the entry's lock and refreshes it meanwhile:
+    /// the waiter serves what it wrote, with no fetch of its own.
     #[test]
-    fn an_entry_refreshed_meanwhile_is_served_undecided() {
+    fn an_entry_refreshed_while_waiting_for_the_lock_is_served_without_a_fetch() {
         let tmp = tempfile::tempdir().unwrap();
         let (now, set) = clock!(11);
         set(1000);
-        let other = Fake::new(vec![token("theirs", 1000 + 12 * H)]);
-        let dir = tmp.path().to_owned();
-        let mut fake = Fake::new(vec![]);
-        fake.on_prepare = Some(Box::new(move || {
-            let other = helper(Some(&dir), &other, now);
-            assert_eq!(other.get(HOST).unwrap().secret, "theirs");
-        }));
-        let h = helper(Some(tmp.path()), &fake, now);
+        let cache = Cache::new(tmp.path());
+        let registry = registry::parse(HOST).unwrap();
+        let key = entry_key(&registry.scope(), &CredentialSource::Chain.identity("env:AKIA1"));
+        let lock = cache.lock(&key, Duration::from_secs(1)).unwrap();
+        let other = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            let entry = Entry {
+                version: FORMAT_VERSION,
+                server: HOST.into(),
+                fetched_at: 1000,
+                expires_at: 1000 + 12 * H,
+                password: "theirs".into(),
+            };
+            cache.store(&key, &entry).unwrap();
+            drop(lock);
+        });
+        let fake = Fake::new(vec![]);
+        let h = Helper {
+            lock_wait: Duration::from_secs(30),
+            ..helper(Some(tmp.path()), &fake, now)
+        };
         assert_eq!(h.get(HOST).unwrap().secret, "theirs");
-        assert_eq!(*fake.events.borrow(), ["prepare"]);
         assert_eq!(fake.calls.get(), 0);
+        other.join().unwrap();
     }
 
     #[test]

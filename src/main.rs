@@ -1,10 +1,6 @@
 //! Wires the configuration, cache and AWS adapter to the protocol and the
 //! command line. Protocol actions skip argument parsing: they are the hot path.
 #![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
-// The C runtime calls our `main` directly: std's own start-up costs 15% of a
-// cache hit (glibc's pthread_getattr_np parses /proc/self/maps so that std
-// can guard the main thread's stack). What it does that we need is in `main`.
-#![no_main]
 
 use std::io::Write;
 
@@ -34,37 +30,14 @@ impl protocol::Backend for App<'_> {
     }
 }
 
-/// The process entry. In place of std's start-up: a closed stdout must be an
-/// `EPIPE` error (exit 1), not a SIGPIPE death; fds 0-2 must be open, lest a
-/// log file take fd 2; and stdout is flushed before exit.
-#[unsafe(no_mangle)]
-pub extern "C" fn main(
-    _argc: std::ffi::c_int,
-    _argv: *const *const std::ffi::c_char,
-) -> std::ffi::c_int {
-    // SAFETY: plain libc calls on the process's own signal table and fds,
-    // before any other thread exists.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
-        for fd in 0..3 {
-            if libc::fcntl(fd, libc::F_GETFD) == -1 {
-                libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
-            }
-        }
-    }
+/// std's start-up already does what the protocol needs: SIGPIPE is ignored
+/// (a closed stdout is an `EPIPE` error, exit 1), fds 0-2 are opened on
+/// /dev/null if closed (a log file must never become fd 2), and stdout is
+/// flushed at exit; tests/faults.rs checks each.
+fn main() -> std::process::ExitCode {
     let code = run();
     let _ = std::io::stdout().flush();
-    std::ffi::c_int::from(code)
-}
-
-/// The only libm function the program calls (the SDK's retry backoff), from
-/// the `libm` crate: defined in the executable, it leaves libm.so unneeded,
-/// one shared library fewer for the loader to find, map and relocate on
-/// every start (see build.rs for the others).
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[unsafe(no_mangle)]
-pub extern "C" fn pow(x: f64, y: f64) -> f64 {
-    libm::pow(x, y)
+    std::process::ExitCode::from(code)
 }
 
 fn run() -> u8 {
@@ -98,8 +71,7 @@ fn run() -> u8 {
                 action.as_deref(),
                 &mut std::io::stdin().lock(),
                 &mut std::io::stdout().lock(),
-                // Not locked for the whole run: the early connection's
-                // thread logs to stderr too, and would wait for it.
+                // Not locked for the whole run: the SDK's threads may log.
                 &mut std::io::stderr(),
                 &app,
             )

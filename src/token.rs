@@ -55,16 +55,6 @@ pub trait TokenSource {
         registry: &Registry,
         credentials: &CredentialSource,
     ) -> Result<AuthToken, TokenError>;
-
-    /// A fetch for `registry` is likely to follow (its cache entry is not
-    /// fresh, and the cache lock is about to be taken): whatever can start
-    /// before the decision starts: at most a name lookup, no connection.
-    fn prepare(&self, _registry: &Registry) {}
-
-    /// The fetch for `registry` that `prepare` foresaw is decided (the entry
-    /// is still not fresh under the lock): a connection may start now,
-    /// while the caller readies the rest.
-    fn decided(&self, _registry: &Registry) {}
 }
 
 /// Whose credentials ask for the token.

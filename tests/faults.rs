@@ -1074,6 +1074,31 @@ fn a_closed_stdout_is_exit_1() {
     t.finish();
 }
 
+/// Closed standard descriptors are opened on /dev/null before anything
+/// else is opened (std's start-up does it): otherwise the log file would
+/// take fd 1 and the answer, with its token, would be written into it.
+#[test]
+fn closed_stdout_and_stderr_never_become_the_log_file() {
+    let t = setup();
+    let mut cmd = t.sb.command(&["get"]);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::close(1);
+            libc::close(2);
+            Ok(())
+        });
+    }
+    let run = Run(run_bounded(cmd, Input::text(HOST), None));
+    assert_eq!(run.code(), Some(0), "stderr={}", run.stderr());
+    assert_eq!(t.fake.calls(), 1);
+    let log = t.sb.log();
+    assert!(log.contains("GetAuthorizationToken"), "{log}");
+    assert!(!log.contains("ServerURL") && !log.contains("Secret"), "{log}");
+    assert_eq!(entries(&t.sb.cache_dir()).len(), 1);
+    t.finish();
+}
+
 /// A tiny xorshift generator: the seed is printed, so a failure replays.
 struct Rng(u64);
 

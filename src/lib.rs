@@ -1,24 +1,25 @@
 //! docker-credential-ecr-login: a docker credential helper for Amazon ECR,
 //! built for cross-account pulls.
+//!
+//! The layers, each using only those above it:
+//! - `registry`: pure domain code: hosts, partitions, images, the
+//!   per-registry rules file. No IO.
+//! - `helper`: `get` and `list` over a `TokenSource` and the file cache.
+//! - `serve`: the docker and kubelet wire protocols.
+//! - `commands`: the human commands (configure, policy, doctor).
+//! - `aws`: the one adapter that names SDK types.
+//!
+//! `tests/it/layout.rs` checks the rules that keep them apart.
 #![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
 
 pub mod aws;
-pub mod cache;
-pub mod cli;
+pub mod commands;
 pub mod config;
-pub mod configure;
-pub mod doctor;
-pub mod fsutil;
 pub mod helper;
-pub mod image;
-pub mod kubelet;
 pub mod logging;
-pub mod policy;
-#[allow(clippy::print_stdout)]
-pub mod protocol;
-pub mod registries;
 pub mod registry;
-pub mod token;
+#[allow(clippy::print_stdout)]
+pub mod serve;
 
 /// An error and its causes as `a: b: c`, by `Display` only, skipping a
 /// cause whose text its parent already shows.

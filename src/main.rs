@@ -6,19 +6,21 @@ use std::io::Write;
 
 use clap::Parser;
 use ecr_login::aws::{AwsTokenSource, NetSettings};
-use ecr_login::cache::Cache;
-use ecr_login::cli::{self, Cli, Command};
+use ecr_login::commands::cli::{self, Cli, Command};
+use ecr_login::commands::{configure, doctor, policy};
 use ecr_login::config::Config;
+use ecr_login::helper::cache::Cache;
+use ecr_login::helper::routes::Routes;
 use ecr_login::helper::{self, Credentials, GetError, Helper};
-use ecr_login::registries::Routes;
-use ecr_login::{configure, doctor, error_chain, kubelet, logging, policy, protocol};
+use ecr_login::serve::{docker, kubelet};
+use ecr_login::{error_chain, logging};
 
 struct App<'a> {
     helper: Helper<'a>,
     ignore_creds_storage: bool,
 }
 
-impl protocol::Backend for App<'_> {
+impl docker::Backend for App<'_> {
     fn get(&self, server_url: &str) -> Result<Credentials, GetError> {
         self.helper.get(server_url)
     }
@@ -67,7 +69,7 @@ fn run() -> u8 {
                 helper,
                 ignore_creds_storage: config.ignore_creds_storage,
             };
-            protocol::run(
+            docker::run(
                 action.as_deref(),
                 &mut std::io::stdin().lock(),
                 &mut std::io::stdout().lock(),
@@ -115,7 +117,7 @@ fn run_cli(cli: Cli, config: &Config, source: &AwsTokenSource) -> u8 {
     let result = match cli.command {
         // Reached only through `help`-style parsing; the protocol serves these.
         Command::Get | Command::List | Command::Store | Command::Erase | Command::Version => {
-            let _ = writeln!(err, "{}", protocol::USAGE);
+            let _ = writeln!(err, "{}", docker::USAGE);
             return 1;
         }
         Command::Configure(args) => configure::run(
@@ -178,7 +180,7 @@ fn run_doctor(args: &cli::DoctorArgs, config: &Config, source: &AwsTokenSource) 
             return 1;
         }
         Some(Ok(c)) => c,
-        None => ecr_login::token::CredentialSource::Chain,
+        None => ecr_login::registry::CredentialSource::Chain,
     };
     let report = doctor::diagnose(&args.image, &docker_config, &credentials, source);
     let text = if args.json {

@@ -1094,7 +1094,10 @@ fn closed_stdout_and_stderr_never_become_the_log_file() {
     assert_eq!(t.fake.calls(), 1);
     let log = t.sb.log();
     assert!(log.contains("GetAuthorizationToken"), "{log}");
-    assert!(!log.contains("ServerURL") && !log.contains("Secret"), "{log}");
+    assert!(
+        !log.contains("ServerURL") && !log.contains("Secret"),
+        "{log}"
+    );
     assert_eq!(entries(&t.sb.cache_dir()).len(), 1);
     t.finish();
 }

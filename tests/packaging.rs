@@ -2,7 +2,7 @@
 //! definitions kept in step with each other.
 //!
 //! The man page `docker-credential-ecr-login(1)` and the bash, zsh and fish
-//! completions are generated from the clap definition (`ecr_login::cli::Cli`)
+//! completions are generated from the clap definition (`ecr_login::commands::cli::Cli`)
 //! and checked in under `packaging/`, so that neither the release binary nor
 //! the package build needs a generator. When the command line changes, the
 //! check below fails; regenerate with
@@ -39,7 +39,7 @@ fn read(path: &str) -> String {
 /// The command line as documented: the clap definition, plus the version
 /// flags the protocol serves before clap ever runs.
 fn command() -> clap::Command {
-    let mut cmd = ecr_login::cli::Cli::command()
+    let mut cmd = ecr_login::commands::cli::Cli::command()
         .version(env!("CARGO_PKG_VERSION"))
         .arg(
             Arg::new("version")
@@ -250,7 +250,7 @@ fn man_page() -> String {
         .title(NAME.to_uppercase())
         .manual("User Commands");
     // The protocol actions never reach clap: they take no --help.
-    let subcommands: Vec<clap::Command> = ecr_login::cli::Cli::command()
+    let subcommands: Vec<clap::Command> = ecr_login::commands::cli::Cli::command()
         .get_subcommands()
         .filter(|s| !s.is_hide_set())
         .map(|s| {

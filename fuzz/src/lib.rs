@@ -13,10 +13,13 @@ use std::io::{self, Read, Write};
 use std::path::Path;
 
 use base64::Engine as _;
+use ecr_login::commands::doctor;
+use ecr_login::helper::token::TokenError;
 use ecr_login::helper::{Credentials, GetError};
+use ecr_login::helper::{cache, token};
+use ecr_login::registry::{self, rules};
 use ecr_login::registry::{ParseError, Partition, Registry};
-use ecr_login::token::TokenError;
-use ecr_login::{cache, doctor, kubelet, protocol, registries, registry, token};
+use ecr_login::serve::{docker, kubelet};
 use serde_json::Value;
 
 /// A target's check: panics on an input that breaks an invariant.
@@ -165,7 +168,7 @@ struct Fake {
     asked: RefCell<Vec<String>>,
 }
 
-impl protocol::Backend for Fake {
+impl docker::Backend for Fake {
     fn get(&self, server_url: &str) -> Result<Credentials, GetError> {
         self.asked.borrow_mut().push(server_url.to_owned());
         let ok = || Credentials {
@@ -247,7 +250,7 @@ impl Write for Stdout {
     }
 }
 
-/// `protocol::run` over a fake backend. Byte 0 picks the action (bits
+/// `docker::run` over a fake backend. Byte 0 picks the action (bits
 /// 0-2: get, erase, store, list, version, help, none, an unknown one),
 /// `AWS_ECR_IGNORE_CREDS_STORAGE` (bit 3), the backend's mode (bits 4-5),
 /// a stdout that breaks (bit 6) and a stdin that ends in an error (bit 7);
@@ -305,7 +308,7 @@ pub fn protocol_stdin(data: &[u8]) {
             failed: false,
         };
         let mut stderr = Vec::new();
-        let code = protocol::run(action, &mut stdin, &mut stdout, &mut stderr, &fake);
+        let code = docker::run(action, &mut stdin, &mut stdout, &mut stderr, &fake);
         let err = String::from_utf8(stderr).expect("stderr is UTF-8");
         (code, stdout, err, fake.asked.into_inner())
     };
@@ -330,7 +333,7 @@ pub fn protocol_stdin(data: &[u8]) {
 
     assert!(code <= 1, "exit code {code}");
     // What `get` reads: whole, bounded, UTF-8.
-    let whole = (input.len() as u64) <= protocol::MAX_INPUT && !stdin_fails;
+    let whole = (input.len() as u64) <= docker::MAX_INPUT && !stdin_fails;
     let request = whole.then(|| std::str::from_utf8(input).ok()).flatten();
     let get_request = request.filter(|_| action == Some("get"));
     let want_asked: Vec<String> = get_request.into_iter().map(str::to_owned).collect();
@@ -346,14 +349,14 @@ pub fn protocol_stdin(data: &[u8]) {
                 {
                     (0, credentials_json(&out, r.trim()))
                 }
-                _ => (1, line(protocol::NOT_FOUND)),
+                _ => (1, line(docker::NOT_FOUND)),
             },
             Some("erase" | "store") if ignore => (0, out.is_empty()),
-            Some("erase" | "store") => (1, line(protocol::NOT_IMPLEMENTED)),
+            Some("erase" | "store") => (1, line(docker::NOT_IMPLEMENTED)),
             Some("list") => (0, line(&format!("{{\"{FAKE_LIST_URL}\":\"AWS\"}}"))),
-            Some("version") => (0, line(&protocol::version_line())),
-            Some("help") => (0, line(&protocol::help_text())),
-            _ => (1, line(protocol::USAGE)),
+            Some("version") => (0, line(&docker::version_line())),
+            Some("help") => (0, line(&docker::help_text())),
+            _ => (1, line(docker::USAGE)),
         };
         assert_eq!(code, want_code, "{action:?} {mode:?}: {out:?}");
         assert!(expected, "{action:?} {mode:?}: unexpected stdout {out:?}");
@@ -544,7 +547,7 @@ fn check_split(image: &str) {
 /// The path `registry_config` passes; messages start with it.
 pub const CONFIG_PATH: &str = "/fuzz/config.toml";
 
-/// `registries::parse` on any text: a configuration, or an `Invalid` error
+/// `rules::parse` on any text: a configuration, or an `Invalid` error
 /// naming a line between 1 and the text's line count + 1, shown as
 /// `path:line: ...`. Rules name lines within the text too, and routing a
 /// few registries through an accepted configuration never panics.
@@ -552,7 +555,7 @@ pub const CONFIG_PATH: &str = "/fuzz/config.toml";
 pub fn registry_config(data: &[u8]) {
     let text = text(data);
     let max_line = text.lines().count() + 1;
-    match registries::parse(Path::new(CONFIG_PATH), &text) {
+    match rules::parse(Path::new(CONFIG_PATH), &text) {
         Ok(config) => {
             for rule in &config.rules {
                 assert!(
@@ -574,7 +577,7 @@ pub fn registry_config(data: &[u8]) {
                 }
             }
         }
-        Err(e @ registries::RegistryConfigError::Invalid { line, .. }) => {
+        Err(e @ rules::RegistryConfigError::Invalid { line, .. }) => {
             assert!(
                 (1..=max_line).contains(&line),
                 "line {line} of {max_line}: {e}"
@@ -601,7 +604,7 @@ pub fn registry_config(data: &[u8]) {
                 pattern == &host
             };
             assert_eq!(
-                registries::glob_match(pattern, host),
+                rules::glob_match(pattern, host),
                 want,
                 "{pattern:?} ~ {host:?}"
             );

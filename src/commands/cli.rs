@@ -100,10 +100,10 @@ pub struct PolicyArgs {
     pub allow_org_paths: Vec<String>,
     /// pull, or push (which adds the push actions)
     #[arg(long, value_enum, default_value = "pull")]
-    pub access: crate::policy::Access,
+    pub access: crate::commands::policy::Access,
     /// Print only this document, as plain JSON
     #[arg(long, value_enum, conflicts_with = "apply")]
-    pub document: Option<crate::policy::Document>,
+    pub document: Option<crate::commands::policy::Document>,
     /// Set the repository policy on each --repository (SetRepositoryPolicy), merged by Sid
     #[arg(long)]
     pub apply: bool,

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::fsutil::{Durability, atomic_write, create_private_dir};
+use crate::helper::fsutil::{Durability, atomic_write, create_private_dir};
 use crate::registry::{self, Registry};
 
 /// The `credHelpers` value that makes docker run `docker-credential-ecr-login`.
@@ -231,7 +231,7 @@ pub fn on_path(path_var: Option<&str>) -> bool {
 /// caller's account and region only when none is named), then edits each
 /// file. `var` reads the environment.
 pub fn run(
-    args: &crate::cli::ConfigureArgs,
+    args: &crate::commands::cli::ConfigureArgs,
     var: &impl Fn(&str) -> Option<String>,
     default_registry: impl FnOnce(Option<&str>) -> Result<(String, String), String>,
     out: &mut dyn Write,

@@ -24,12 +24,11 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::doctor::{ApiFailure, Caller, DoctorApi, Image, Reference};
+use crate::commands::doctor::{ApiFailure, Caller, DoctorApi, Image, Reference};
 use crate::error_chain;
+use crate::helper::token::{AuthToken, TokenError, TokenSource, decode_authorization_token};
+use crate::registry::CredentialSource;
 use crate::registry::{PrivateRegistry, Registry};
-use crate::token::{
-    AuthToken, CredentialSource, TokenError, TokenSource, decode_authorization_token,
-};
 
 /// IMDS is the last link of the credential chain; off EC2 it never answers,
 /// so one short try keeps "no credentials" fast (the Go helper waits ~10 s).
@@ -480,8 +479,12 @@ impl DoctorApi for AwsTokenSource {
     }
 }
 
-impl crate::policy::RepositoryPolicies for AwsTokenSource {
-    fn get(&self, spec: &crate::policy::Spec, repository: &str) -> Result<Option<String>, String> {
+impl crate::commands::policy::RepositoryPolicies for AwsTokenSource {
+    fn get(
+        &self,
+        spec: &crate::commands::policy::Spec,
+        repository: &str,
+    ) -> Result<Option<String>, String> {
         self.block_on::<_, TokenError>(async {
             let client = self.ecr_client(&spec.region).await?;
             match client
@@ -506,7 +509,7 @@ impl crate::policy::RepositoryPolicies for AwsTokenSource {
 
     fn set(
         &self,
-        spec: &crate::policy::Spec,
+        spec: &crate::commands::policy::Spec,
         repository: &str,
         policy: &str,
     ) -> Result<(), String> {

@@ -195,8 +195,8 @@ fn dispatch(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::helper::token::TokenError;
     use crate::registry::ParseError;
-    use crate::token::TokenError;
     use std::cell::RefCell;
 
     struct Fake {

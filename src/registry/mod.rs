@@ -1,6 +1,11 @@
 //! Registry host parsing: a pure function from what docker sends on stdin to
 //! the account, region and partition the token must come from.
 
+pub mod image;
+pub mod rules;
+
+pub use rules::CredentialSource;
+
 use std::fmt;
 
 /// ECR Public's API lives in one region only.

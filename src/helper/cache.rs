@@ -12,9 +12,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::fsutil::{
-    Durability, atomic_write, create_private_dir, remove_stale_temps,
-};
+use crate::helper::fsutil::{Durability, atomic_write, create_private_dir, remove_stale_temps};
 
 pub const FORMAT_VERSION: u32 = 1;
 /// ECR tokens last 12 hours; a server that claims longer is not believed.

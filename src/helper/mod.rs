@@ -1,13 +1,19 @@
 //! What `get` and `list` do, over a `TokenSource` and an optional cache.
 //! The cache-hit path touches one file and nothing else.
 
+pub mod cache;
+pub mod fsutil;
+pub mod routes;
+pub mod token;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::cache::{Cache, Entry, FORMAT_VERSION, Freshness, effective_expiry, entry_key};
 use crate::error_chain;
+use crate::helper::cache::{Cache, Entry, FORMAT_VERSION, Freshness, effective_expiry, entry_key};
+use crate::helper::token::{AuthToken, TokenError, TokenSource, USERNAME};
+use crate::registry::CredentialSource;
 use crate::registry::{self, ParseError, Registry};
-use crate::token::{AuthToken, CredentialSource, TokenError, TokenSource, USERNAME};
 
 /// What `get` hands back to the protocol.
 #[derive(Clone, PartialEq, Eq)]
@@ -345,7 +351,7 @@ mod tests {
         assert_eq!(fake.calls.get(), 3);
     }
 
-    use crate::fsutil::temporary_files as temporaries;
+    use crate::helper::fsutil::temporary_files as temporaries;
 
     /// Whatever the fetch comes to, no temporary file stays, and a failed
     /// refresh keeps the old entry.
@@ -375,7 +381,10 @@ mod tests {
         set(1000);
         let cache = Cache::new(tmp.path());
         let registry = registry::parse(HOST).unwrap();
-        let key = entry_key(&registry.scope(), &CredentialSource::Chain.identity("env:AKIA1"));
+        let key = entry_key(
+            &registry.scope(),
+            &CredentialSource::Chain.identity("env:AKIA1"),
+        );
         let lock = cache.lock(&key, Duration::from_secs(1)).unwrap();
         let other = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(200));

@@ -17,6 +17,7 @@
 //! The first matching rule wins; a registry no rule matches uses the
 //! standard credential chain, exactly as without the file.
 
+use std::fmt;
 use std::io;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -24,9 +25,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::helper::GetError;
 use crate::registry::{self, Registry};
-use crate::token::CredentialSource;
 
 const KNOWN_KEYS: &str = "account, host, region, profile, role_arn, external_id, session_name, duration_seconds, source_profile";
 
@@ -282,18 +281,6 @@ pub fn parse(path: &Path, text: &str) -> Result<RegistryConfig, RegistryConfigEr
     Ok(RegistryConfig { rules })
 }
 
-/// Reads the file; a missing file is no configuration at all.
-pub fn load(path: &Path) -> Result<Option<RegistryConfig>, RegistryConfigError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => parse(path, &text).map(Some),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(RegistryConfigError::Read {
-            path: path.to_owned(),
-            source,
-        }),
-    }
-}
-
 impl RegistryConfig {
     /// The first rule that matches the registry, if any.
     pub fn rule_for(&self, registry: &Registry) -> Option<&Rule> {
@@ -319,34 +306,69 @@ impl RegistryConfig {
     }
 }
 
-/// The routes of a configuration file, read on first use only: `list`
-/// and non-ECR hosts never touch it.
-#[derive(Debug)]
-pub struct Routes {
-    path: Option<PathBuf>,
-    loaded: std::cell::OnceCell<Result<Option<RegistryConfig>, String>>,
+/// Whose credentials ask for the token.
+#[derive(Clone, PartialEq, Eq)]
+pub enum CredentialSource {
+    /// The standard AWS chain (environment, profile, web identity, ECS, IMDS).
+    Chain,
+    /// One profile of the shared config files, whatever else is set.
+    Profile(String),
+    /// A role assumed through STS with `base`'s credentials.
+    AssumeRole {
+        role_arn: String,
+        external_id: Option<String>,
+        session_name: Option<String>,
+        duration_secs: Option<u32>,
+        base: Box<CredentialSource>,
+    },
+    /// A role assumed with a web identity token (a Kubernetes service
+    /// account's, for instance): `AssumeRoleWithWebIdentity`.
+    WebIdentity {
+        role_arn: String,
+        token: String,
+        session_name: Option<String>,
+    },
 }
 
-impl Routes {
-    pub fn new(path: Option<PathBuf>) -> Self {
-        Routes {
-            path,
-            loaded: std::cell::OnceCell::new(),
+impl CredentialSource {
+    /// The cache identity: what separates principals, never a secret, and
+    /// the same across the sessions of one role. `chain` is the identity of
+    /// the standard chain, derived from the environment.
+    pub fn identity(&self, chain: &str) -> String {
+        match self {
+            CredentialSource::Chain => chain.to_owned(),
+            CredentialSource::Profile(name) => format!("profile={name}\0{chain}"),
+            CredentialSource::AssumeRole {
+                role_arn,
+                external_id,
+                base,
+                ..
+            } => format!(
+                "role={role_arn}\0external-id={}\0{}",
+                external_id.as_deref().unwrap_or(""),
+                base.identity(chain)
+            ),
+            CredentialSource::WebIdentity { role_arn, .. } => {
+                format!("web-identity-role={role_arn}")
+            }
         }
     }
+}
 
-    /// The credentials for a registry. A broken file fails every registry:
-    /// serving one it meant to map with other credentials would only turn
-    /// into a puzzling 401.
-    pub fn route(&self, registry: &Registry) -> Result<CredentialSource, GetError> {
-        let loaded = self.loaded.get_or_init(|| match &self.path {
-            None => Ok(None),
-            Some(p) => load(p).map_err(|e| e.to_string()),
-        });
-        match loaded {
-            Ok(Some(config)) => Ok(config.route(registry)),
-            Ok(None) => Ok(CredentialSource::Chain),
-            Err(e) => Err(GetError::Config(e.clone())),
+impl fmt::Debug for CredentialSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CredentialSource::Chain => f.write_str("Chain"),
+            CredentialSource::Profile(p) => f.debug_tuple("Profile").field(p).finish(),
+            CredentialSource::AssumeRole { role_arn, base, .. } => f
+                .debug_struct("AssumeRole")
+                .field("role_arn", role_arn)
+                .field("base", base)
+                .finish_non_exhaustive(),
+            CredentialSource::WebIdentity { role_arn, .. } => f
+                .debug_struct("WebIdentity")
+                .field("role_arn", role_arn)
+                .finish_non_exhaustive(),
         }
     }
 }
@@ -626,42 +648,52 @@ profile = "public"
     }
 
     #[test]
-    fn load_treats_a_missing_file_as_none() {
-        let tmp = tempfile::tempdir().unwrap();
-        assert_eq!(load(&tmp.path().join("none.toml")).unwrap(), None);
-        let p = tmp.path().join("c.toml");
-        std::fs::write(
-            &p,
-            "[[registry]]\naccount = \"111111111111\"\nprofile = \"p\"\n",
-        )
-        .unwrap();
-        assert_eq!(load(&p).unwrap().unwrap().rules.len(), 1);
-        assert!(matches!(
-            load(tmp.path()),
-            Err(RegistryConfigError::Read { .. })
-        ));
-    }
-
-    #[test]
-    fn routes_load_lazily_and_a_broken_file_fails_every_registry() {
-        let tmp = tempfile::tempdir().unwrap();
-        let p = tmp.path().join("c.toml");
-        let routes = Routes::new(Some(p.clone()));
-        std::fs::write(&p, "[[registry]]\naccount = 1\n").unwrap();
-        let r = reg("999999999999.dkr.ecr.us-east-1.amazonaws.com");
-        match routes.route(&r) {
-            Err(GetError::Config(m)) => assert!(m.contains("c.toml:2"), "{m}"),
-            other => panic!("{other:?}"),
+    fn identities_separate_principals_not_sessions() {
+        let chain = "env:AKIA1";
+        let role =
+            |arn: &str, ext: Option<&str>, base: CredentialSource| CredentialSource::AssumeRole {
+                role_arn: arn.into(),
+                external_id: ext.map(Into::into),
+                session_name: None,
+                duration_secs: None,
+                base: Box::new(base),
+            };
+        let web = |arn: &str, token: &str| CredentialSource::WebIdentity {
+            role_arn: arn.into(),
+            token: token.into(),
+            session_name: None,
+        };
+        let ids = [
+            CredentialSource::Chain.identity(chain),
+            CredentialSource::Profile("a".into()).identity(chain),
+            CredentialSource::Profile("b".into()).identity(chain),
+            role("arn:aws:iam::1:role/r", None, CredentialSource::Chain).identity(chain),
+            role("arn:aws:iam::1:role/s", None, CredentialSource::Chain).identity(chain),
+            role("arn:aws:iam::1:role/r", Some("x"), CredentialSource::Chain).identity(chain),
+            role(
+                "arn:aws:iam::1:role/r",
+                None,
+                CredentialSource::Profile("a".into()),
+            )
+            .identity(chain),
+            web("arn:aws:iam::1:role/r", "t1").identity(chain),
+        ];
+        for (i, a) in ids.iter().enumerate() {
+            for b in &ids[i + 1..] {
+                assert_ne!(a, b);
+            }
         }
+        // Two service-account tokens of one role share the role's entry,
+        // and no token reaches the identity or Debug.
         assert_eq!(
-            Routes::new(None).route(&r).unwrap(),
-            CredentialSource::Chain
+            web("arn:aws:iam::1:role/r", "t1").identity(chain),
+            web("arn:aws:iam::1:role/r", "t2").identity(chain)
         );
-        assert_eq!(
-            Routes::new(Some(tmp.path().join("absent.toml")))
-                .route(&r)
-                .unwrap(),
-            CredentialSource::Chain
+        assert!(!format!("{:?}", web("arn:aws:iam::1:role/r", "sekrit-jwt")).contains("sekrit"));
+        assert!(
+            !web("arn:aws:iam::1:role/r", "sekrit-jwt")
+                .identity(chain)
+                .contains("sekrit")
         );
     }
 }

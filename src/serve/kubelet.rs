@@ -26,9 +26,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error_chain;
+use crate::helper::token::USERNAME;
 use crate::helper::{GetError, Helper};
+use crate::registry::CredentialSource;
 use crate::registry::{self, ParseError};
-use crate::token::{CredentialSource, USERNAME};
 
 /// The executable name that selects this mode (argv[0]'s file name).
 pub const PROVIDER_NAME: &str = "ecr-credential-provider";
@@ -201,16 +202,16 @@ pub fn parse_request(bytes: &[u8]) -> Result<Request, KubeletError> {
     })
 }
 
-pub use crate::image::ImageRef;
+pub use crate::registry::image::ImageRef;
 
 /// Splits an image reference. An image without a `/` (`nginx`,
 /// `nginx:1.27`) lives on Docker Hub: it has no registry host at all.
 pub fn split_image(image: &str) -> Result<ImageRef<'_>, KubeletError> {
-    crate::image::split(image).map_err(|e| match e {
-        crate::image::ImageError::NoRegistry => KubeletError::DockerHub {
+    crate::registry::image::split(image).map_err(|e| match e {
+        crate::registry::image::ImageError::NoRegistry => KubeletError::DockerHub {
             image: image.to_owned(),
         },
-        crate::image::ImageError::Invalid(reason) => KubeletError::InvalidImage {
+        crate::registry::image::ImageError::Invalid(reason) => KubeletError::InvalidImage {
             image: image.to_owned(),
             reason,
         },
@@ -404,10 +405,10 @@ mod tests {
     use std::cell::RefCell;
     use std::time::Duration;
 
-    use crate::cache::Cache;
+    use crate::helper::cache::Cache;
     use crate::helper::default_routes;
+    use crate::helper::token::{AuthToken, TokenError, TokenSource};
     use crate::registry::Registry;
-    use crate::token::{AuthToken, TokenError, TokenSource};
 
     const NOW: i64 = 1_700_000_000;
     const HOST: &str = "111111111111.dkr.ecr.us-east-1.amazonaws.com";
@@ -1019,7 +1020,7 @@ mod tests {
     // --- packaging/kubernetes/credential-provider-config.yaml --------------
 
     const CONFIG_YAML: &str =
-        include_str!("../packaging/kubernetes/credential-provider-config.yaml");
+        include_str!("../../packaging/kubernetes/credential-provider-config.yaml");
 
     /// The `matchImages` of the (uncommented) provider, by lines.
     fn match_images() -> Vec<String> {

@@ -5,9 +5,10 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::policy::{Access, Spec, pretty};
+use crate::commands::policy::{Access, Spec, pretty};
+use crate::helper::token::AuthToken;
+use crate::registry::CredentialSource;
 use crate::registry::{self, PrivateRegistry, Registry};
-use crate::token::{AuthToken, CredentialSource};
 
 /// The process exit code tells each failure class apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -40,7 +41,7 @@ impl Verdict {
     }
 }
 
-pub use crate::image::Reference;
+pub use crate::registry::image::Reference;
 
 /// An image split into what the checks need.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +55,7 @@ pub struct Image {
 pub fn parse_image(image: &str) -> Option<Image> {
     let image = image.trim();
     let image = image.strip_prefix("docker://").unwrap_or(image);
-    let r = crate::image::split(image).ok()?;
+    let r = crate::registry::image::split(image).ok()?;
     Some(Image {
         host: r.authority.to_owned(),
         repository: r.repository.to_owned(),
@@ -87,8 +88,8 @@ impl std::fmt::Display for ApiFailure {
     }
 }
 
-impl From<crate::token::TokenError> for ApiFailure {
-    fn from(e: crate::token::TokenError) -> Self {
+impl From<crate::helper::token::TokenError> for ApiFailure {
+    fn from(e: crate::helper::token::TokenError) -> Self {
         ApiFailure {
             code: None,
             message: crate::error_chain(&e),
@@ -188,7 +189,7 @@ fn routing(config: &DockerConfig, host: &str) -> Result<String, String> {
     let doc: Value =
         serde_json::from_str(text).map_err(|e| format!("{path} is not valid JSON: {e}"))?;
     match doc["credHelpers"][host].as_str() {
-        Some(crate::configure::HELPER) => {
+        Some(crate::commands::configure::HELPER) => {
             return Ok(format!(
                 "{path}: credHelpers sends {host} to docker-credential-ecr-login"
             ));

@@ -307,11 +307,13 @@ pub enum PolicyRunError {
 
 /// Builds the spec from the command line: the registry from its host, or
 /// from an account and a region.
-pub fn spec_from(args: &crate::cli::PolicyArgs) -> Result<Spec, PolicyRunError> {
+pub fn spec_from(args: &crate::commands::cli::PolicyArgs) -> Result<Spec, PolicyRunError> {
     let host = match (&args.registry, &args.registry_account, &args.region) {
         (Some(h), _, _) => h.clone(),
-        (None, Some(account), Some(region)) => crate::configure::host_for(account, region)
-            .map_err(|e| PolicyRunError::NotEcr(e.to_string()))?,
+        (None, Some(account), Some(region)) => {
+            crate::commands::configure::host_for(account, region)
+                .map_err(|e| PolicyRunError::NotEcr(e.to_string()))?
+        }
         _ => return Err(PolicyRunError::NoRegistry),
     };
     let Ok(crate::registry::Registry::Private(p)) = crate::registry::parse(&host) else {
@@ -334,7 +336,7 @@ pub fn spec_from(args: &crate::cli::PolicyArgs) -> Result<Spec, PolicyRunError> 
 /// `policy`: prints the documents, or with `--apply` merges the repository
 /// statements into each repository's policy, showing the change first.
 pub fn run(
-    args: &crate::cli::PolicyArgs,
+    args: &crate::commands::cli::PolicyArgs,
     api: &dyn RepositoryPolicies,
     out: &mut dyn std::io::Write,
     err: &mut dyn std::io::Write,

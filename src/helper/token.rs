@@ -1,0 +1,132 @@
+//! Registry tokens: the `TokenSource` seam every AWS call sits behind, and
+//! the pure decoding of what `GetAuthorizationToken` returns.
+
+use std::fmt;
+
+use base64::Engine as _;
+
+use crate::registry::{CredentialSource, Registry};
+
+/// The user name every ECR token is issued for.
+pub const USERNAME: &str = "AWS";
+
+/// A registry password and when it stops working. `Debug` never shows the
+/// password, so a token can be logged by accident without leaking.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuthToken {
+    pub password: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+impl fmt::Debug for AuthToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthToken")
+            .field("password", &"** redacted **")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// Why no token could be had. Messages carry causes, never secrets.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("no AWS credentials: {0}")]
+    Credentials(String),
+    #[error("GetAuthorizationToken failed: {0}")]
+    Api(String),
+    #[error("GetAuthorizationToken timed out after {0:?}")]
+    Timeout(std::time::Duration),
+    #[error("GetAuthorizationToken returned no authorization data")]
+    Empty,
+    #[error("invalid authorization token: {0}")]
+    Decode(#[from] DecodeError),
+    #[error("cannot set up the AWS client: {0}")]
+    Setup(String),
+    #[error("no AWS region configured: pass --region or set AWS_REGION")]
+    NoRegion,
+}
+
+/// Fetches a fresh token for a registry with the given credentials. The
+/// only door to the network.
+pub trait TokenSource {
+    fn fetch(
+        &self,
+        registry: &Registry,
+        credentials: &CredentialSource,
+    ) -> Result<AuthToken, TokenError>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("not base64")]
+    NotBase64,
+    #[error("not UTF-8")]
+    NotUtf8,
+    #[error("not of the form AWS:<password>")]
+    NotAwsUser,
+    #[error("empty password")]
+    EmptyPassword,
+}
+
+/// Decodes `base64("AWS:<password>")` into the password.
+pub fn decode_authorization_token(encoded: &str) -> Result<String, DecodeError> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| DecodeError::NotBase64)?;
+    let text = String::from_utf8(bytes).map_err(|_| DecodeError::NotUtf8)?;
+    let password = text
+        .strip_prefix(USERNAME)
+        .and_then(|rest| rest.strip_prefix(':'))
+        .ok_or(DecodeError::NotAwsUser)?;
+    if password.is_empty() {
+        return Err(DecodeError::EmptyPassword);
+    }
+    Ok(password.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(s: &str) -> String {
+        base64::engine::general_purpose::STANDARD.encode(s)
+    }
+
+    #[test]
+    fn decodes_tokens() {
+        let table: &[(String, Result<&str, DecodeError>)] = &[
+            (b64("AWS:secret-password"), Ok("secret-password")),
+            (b64("AWS:a:b:c"), Ok("a:b:c")),
+            (format!(" {}\n", b64("AWS:pw")), Ok("pw")),
+            (b64("AWS:"), Err(DecodeError::EmptyPassword)),
+            (b64("aws:pw"), Err(DecodeError::NotAwsUser)),
+            (b64("AWSpw"), Err(DecodeError::NotAwsUser)),
+            (b64("USER:pw"), Err(DecodeError::NotAwsUser)),
+            (b64(""), Err(DecodeError::NotAwsUser)),
+            ("not base64!".into(), Err(DecodeError::NotBase64)),
+            (
+                base64::engine::general_purpose::STANDARD.encode([b'A', b'W', b'S', b':', 0xff]),
+                Err(DecodeError::NotUtf8),
+            ),
+        ];
+        for (input, want) in table {
+            assert_eq!(
+                decode_authorization_token(input)
+                    .as_deref()
+                    .map_err(Clone::clone),
+                want.clone(),
+                "{input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn debug_redacts_the_password() {
+        let t = AuthToken {
+            password: "hunter2".into(),
+            expires_at: 1,
+        };
+        assert!(!format!("{t:?}").contains("hunter2"));
+    }
+}

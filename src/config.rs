@@ -59,6 +59,9 @@ pub struct Config {
     pub log: Option<LogConfig>,
     /// Who is asking, derived without resolving any credential.
     pub identity: String,
+    /// Both static keys are set: the credential chain ends at the
+    /// environment.
+    pub static_keys: bool,
     /// Problems with the variables themselves, logged once logging is up.
     pub warnings: Vec<String>,
 }
@@ -136,9 +139,18 @@ impl Config {
                 .or(defaults.registry_config),
             log,
             identity: cache_identity(&var),
+            static_keys: static_keys_in_env(var),
             warnings,
         }
     }
+}
+
+/// Whether the default chain's first link, the environment, has keys: then
+/// it ends there, whatever profile or role is configured.
+pub fn static_keys_in_env(var: impl Fn(&str) -> Option<String>) -> bool {
+    ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+        .iter()
+        .all(|k| var(k).is_some_and(|v| !v.trim().is_empty()))
 }
 
 /// The credential identity for cache keys. Static keys are named by their
@@ -188,6 +200,37 @@ fn parse_level(v: &str) -> Option<Option<tracing::Level>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_both_static_keys_end_the_chain_at_the_environment() {
+        let table: [(&[(&str, &str)], bool); 5] = [
+            (
+                &[
+                    ("AWS_ACCESS_KEY_ID", "AKIA"),
+                    ("AWS_SECRET_ACCESS_KEY", "s"),
+                ],
+                true,
+            ),
+            (&[("AWS_ACCESS_KEY_ID", "AKIA")], false),
+            (&[("AWS_SECRET_ACCESS_KEY", "s")], false),
+            (
+                &[
+                    ("AWS_ACCESS_KEY_ID", "AKIA"),
+                    ("AWS_SECRET_ACCESS_KEY", " "),
+                ],
+                false,
+            ),
+            (&[], false),
+        ];
+        for (vars, want) in table {
+            let var = |k: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            };
+            assert_eq!(static_keys_in_env(var), want, "{vars:?}");
+        }
+    }
 
     fn config(vars: &[(&str, &str)]) -> Config {
         let owned: Vec<(String, String)> = vars

@@ -58,6 +58,7 @@ fn run() -> u8 {
     let source = AwsTokenSource::new(NetSettings {
         timeout: config.timeout,
         ca_bundle: config.ca_bundle.clone(),
+        static_keys: config.static_keys,
     });
     if plugin {
         return run_kubelet(&config, &source);

@@ -14,7 +14,7 @@ use std::path::Path;
 
 use base64::Engine as _;
 use ecr_login::commands::doctor;
-use ecr_login::helper::token::TokenError;
+use ecr_login::helper::token::{ApiFailure, TokenError};
 use ecr_login::helper::{Credentials, GetError};
 use ecr_login::helper::{cache, token};
 use ecr_login::registry::{self, rules};
@@ -183,7 +183,11 @@ impl docker::Backend for Fake {
             Mode::Echo => Ok(ok()),
             Mode::TokenFails => Err(GetError::Token {
                 registry: "r".into(),
-                source: TokenError::Api("boom".into()),
+                source: TokenError::Api {
+                    operation: "GetAuthorizationToken",
+                    status: None,
+                    failure: ApiFailure::other("boom"),
+                },
             }),
             Mode::ConfigBroken => Err(GetError::Config(FAKE_CONFIG_ERROR.into())),
         }

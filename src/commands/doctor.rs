@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::commands::policy::{Access, Spec, pretty};
-use crate::helper::token::AuthToken;
+use crate::helper::token::{ApiFailure, AuthToken};
 use crate::registry::CredentialSource;
 use crate::registry::{self, PrivateRegistry, Registry};
 
@@ -70,31 +70,6 @@ pub struct Caller {
     pub arn: String,
     /// Which link of the credential chain answered (`Environment`, `Profile`…).
     pub source: String,
-}
-
-/// An AWS failure: the service's error code when it gave one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiFailure {
-    pub code: Option<String>,
-    pub message: String,
-}
-
-impl std::fmt::Display for ApiFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.code {
-            Some(code) => write!(f, "{code}: {}", self.message),
-            None => f.write_str(&self.message),
-        }
-    }
-}
-
-impl From<crate::helper::token::TokenError> for ApiFailure {
-    fn from(e: crate::helper::token::TokenError) -> Self {
-        ApiFailure {
-            code: None,
-            message: crate::error_chain(&e),
-        }
-    }
 }
 
 /// What `doctor` asks AWS.
@@ -316,12 +291,10 @@ pub fn diagnose(
                     Registry::Private(p) => p.account.as_str(),
                     Registry::Public { .. } => "ECR Public",
                 },
-                aws_smithy_types::DateTime::from_secs(t.expires_at)
-                    .fmt(aws_smithy_types::date_time::Format::DateTime)
-                    .unwrap_or_else(|_| t.expires_at.to_string())
+                utc_time(t.expires_at)
             ),
         )),
-        Err(e) if is_denied(&e) => {
+        Err(e) if e.is_denied() => {
             let mut step = broken(
                 "token",
                 e.to_string(),
@@ -360,7 +333,7 @@ pub fn diagnose(
             steps.push(ok("repository", format!("{target} can be pulled")));
             finish(steps, Verdict::Ok)
         }
-        Err(e) if is_denied(&e) => {
+        Err(e) if e.is_denied() => {
             let s = spec(p);
             let message = e.message.to_ascii_lowercase();
             let cross_account = caller.account != p.account;
@@ -427,12 +400,25 @@ pub fn diagnose(
     }
 }
 
-fn is_denied(e: &ApiFailure) -> bool {
-    e.code.as_deref().is_some_and(|c| {
-        c.contains("AccessDenied")
-            || c.contains("UnauthorizedOperation")
-            || c == "AccessDeniedException"
-    })
+/// Unix seconds as an RFC 3339 UTC time (`2026-12-05T04:10:33Z`).
+fn utc_time(secs: i64) -> String {
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// The report for people: one line a step, the fix and statement under
@@ -465,6 +451,20 @@ pub fn render(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_shown_as_rfc3339_utc() {
+        for (secs, want) in [
+            (0, "1970-01-01T00:00:00Z"),
+            (951_782_400, "2000-02-29T00:00:00Z"),
+            (951_868_799, "2000-02-29T23:59:59Z"),
+            (1_798_085_433, "2026-12-24T04:10:33Z"),
+            (4_102_444_800, "2100-01-01T00:00:00Z"),
+            (-1, "1969-12-31T23:59:59Z"),
+        ] {
+            assert_eq!(utc_time(secs), want, "{secs}");
+        }
+    }
     use std::cell::RefCell;
 
     const IMAGE: &str =

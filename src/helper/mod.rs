@@ -259,7 +259,14 @@ mod tests {
     }
 
     fn down() -> Result<AuthToken, TokenError> {
-        Err(TokenError::Api("ServerException: boom".into()))
+        Err(TokenError::Api {
+            operation: "GetAuthorizationToken",
+            status: Some(500),
+            failure: crate::helper::token::ApiFailure {
+                code: Some("ServerException".into()),
+                message: "boom".into(),
+            },
+        })
     }
 
     // Tests in one binary run in parallel threads; each owns a clock slot.

@@ -28,13 +28,66 @@ impl fmt::Debug for AuthToken {
     }
 }
 
-/// Why no token could be had. Messages carry causes, never secrets.
+/// A failure an AWS service stated: its error code when it gave one
+/// (`AccessDeniedException`, `ThrottlingException`), and its message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiFailure {
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl ApiFailure {
+    /// A failure with no code: a connection that broke, an unreadable
+    /// answer.
+    pub fn other(message: impl Into<String>) -> Self {
+        ApiFailure {
+            code: None,
+            message: message.into(),
+        }
+    }
+
+    /// Whether the service refused the caller's permissions.
+    pub fn is_denied(&self) -> bool {
+        self.code
+            .as_deref()
+            .is_some_and(|c| c.contains("AccessDenied") || c.contains("UnauthorizedOperation"))
+    }
+}
+
+impl fmt::Display for ApiFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.code {
+            Some(code) => write!(f, "{code}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl From<TokenError> for ApiFailure {
+    fn from(e: TokenError) -> Self {
+        match e {
+            TokenError::Api { failure, .. } => failure,
+            other => ApiFailure::other(crate::error_chain(&other)),
+        }
+    }
+}
+
+/// Why no token could be had. Messages carry causes, never secrets;
+/// callers branch on the kind.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
+    /// No credentials could be had (none anywhere, an expired SSO session,
+    /// a failing `credential_process`, a refused role): the user must act.
     #[error("no AWS credentials: {0}")]
     Credentials(String),
-    #[error("GetAuthorizationToken failed: {0}")]
-    Api(String),
+    /// An AWS call failed: refused, throttled, unreachable or unreadable.
+    #[error("{operation} failed: {}{failure}", status.map(|s| format!("HTTP {s} ")).unwrap_or_default())]
+    Api {
+        operation: &'static str,
+        /// The HTTP status, when an answer came.
+        status: Option<u16>,
+        failure: ApiFailure,
+    },
     #[error("GetAuthorizationToken timed out after {0:?}")]
     Timeout(std::time::Duration),
     #[error("GetAuthorizationToken returned no authorization data")]

@@ -215,7 +215,11 @@ mod tests {
                 }),
                 "down" => Err(GetError::Token {
                     registry: "down".into(),
-                    source: TokenError::Api("boom".into()),
+                    source: TokenError::Api {
+                        operation: "GetAuthorizationToken",
+                        status: None,
+                        failure: crate::helper::token::ApiFailure::other("boom"),
+                    },
                 }),
                 "misconfigured" => Err(GetError::Config("/c.toml:3: bad; fix it".into())),
                 other => Err(ParseError::NotEcr(other.into()).into()),

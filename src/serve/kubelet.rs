@@ -459,7 +459,11 @@ mod tests {
                     password: password.clone(),
                     expires_at: *expires_at,
                 }),
-                Err(m) => Err(TokenError::Api(m.clone())),
+                Err(m) => Err(TokenError::Api {
+                    operation: "GetAuthorizationToken",
+                    status: None,
+                    failure: crate::helper::token::ApiFailure::other(m.clone()),
+                }),
             }
         }
     }

@@ -1,0 +1,97 @@
+//! SDK failures as `TokenError` kinds, told apart by type, and described
+//! without the raw response.
+
+use std::error::Error;
+
+use aws_credential_types::provider::error::CredentialsError;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::error_chain;
+use crate::helper::token::{ApiFailure, TokenError};
+
+/// Describes a failed `operation` without the raw response: the SDK's own
+/// display includes the HTTP body, which for a garbled success would be
+/// the token itself.
+pub(super) fn describe<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> TokenError
+where
+    E: ProvideErrorMetadata + Error + 'static,
+{
+    let api = |status: Option<u16>, failure: ApiFailure| TokenError::Api {
+        operation,
+        status,
+        failure,
+    };
+    match &err {
+        SdkError::ServiceError(e) => api(
+            Some(e.raw().status().as_u16()),
+            ApiFailure {
+                code: Some(e.err().code().unwrap_or("unknown error").to_owned()),
+                message: e.err().message().unwrap_or("").to_owned(),
+            },
+        ),
+        SdkError::ResponseError(e) => api(
+            Some(e.raw().status().as_u16()),
+            ApiFailure::other("unreadable response"),
+        ),
+        SdkError::TimeoutError(_) => api(None, ApiFailure::other("timed out")),
+        // Connection and credential failures: their causes, by Display only
+        // (the SDK's Debug output carries response bodies).
+        _ if from_credentials(&err) => TokenError::Credentials(error_chain(&err)),
+        _ => api(None, ApiFailure::other(error_chain(&err))),
+    }
+}
+
+/// Whether a credentials provider's failure is among the causes: then the
+/// call never left, for want of credentials.
+fn from_credentials(err: &(dyn Error + 'static)) -> bool {
+    let mut cause = Some(err);
+    while let Some(e) = cause {
+        if e.downcast_ref::<CredentialsError>().is_some() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
+/// A service's error as `doctor` reports it: its code and message, or the
+/// failure's causes.
+pub(super) fn failure<E>(err: SdkError<E, HttpResponse>) -> ApiFailure
+where
+    E: ProvideErrorMetadata + Error + 'static,
+{
+    match describe("", err) {
+        TokenError::Api { failure, .. } => failure,
+        other => ApiFailure::other(error_chain(&other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Wrapper(Box<dyn Error + Send + Sync>);
+    impl std::fmt::Display for Wrapper {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("dispatch failure")
+        }
+    }
+    impl Error for Wrapper {
+        fn source(&self) -> Option<&(dyn Error + 'static)> {
+            Some(&*self.0)
+        }
+    }
+
+    #[test]
+    fn a_credentials_failure_is_found_among_the_causes() {
+        let no_credentials = Wrapper(Box::new(CredentialsError::not_loaded("no profile")));
+        assert!(from_credentials(&no_credentials));
+        let refused = Wrapper(Box::new(CredentialsError::provider_error("STS said no")));
+        assert!(from_credentials(&refused));
+        let io = Wrapper(Box::new(std::io::Error::other("connection refused")));
+        assert!(!from_credentials(&io));
+    }
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs the benchmark's latency rows several times, spread over time, and
-# reports each run's ratios and their median. On this machine the cold
-# ratio moves from run to run by more than interleaving within one run can
+# Runs the benchmark's latency and cold CPU rows several times, spread over
+# time, and reports each run's ratios and their median. On this machine the
+# cold ratio moves from run to run by more than interleaving within one run can
 # cancel (benches/results/findings.md, fifth session): the median over runs
 # is the steadier figure for a target at its edge.
 #

@@ -17,10 +17,6 @@
 #   --profile-bin PATH  with --profile: callgrind this build instead (the same code
 #                  built with symbols, e.g. --config 'profile.release.strip=false')
 #   --out FILE     write the table there instead of results/latest.md (quick.md with --quick)
-#   --symbol-order FILE  measure nothing: write the linker's symbol ordering file
-#                  (build.rs) from valgrind runs of --bin, named by --link-map
-#                  (scripts/symbol-order.sh does both)
-#   --link-map FILE  with --symbol-order: the link map of --bin (ECR_LOGIN_LINK_MAP)
 #   --keep         keep the work directory
 # Environment: BENCH_RUNS, BENCH_CONC_RUNS, BENCH_NOCREDS_RUNS override the counts;
 # BENCH_TIMEOUT bounds the whole measurement (seconds, default 3600);
@@ -36,7 +32,7 @@ ROOT="$(cd "$HERE/.." && pwd)"
 RESULTS="$HERE/results"
 COMMAND="benches/run.sh $*"
 
-QUICK=0 PROFILE=0 OPT_LEVELS=0 BUILD_TIME=0 KEEP=0 BIN="" PROFILE_BIN="" OUT_ARG="" ORDER_OUT="" LINK_MAP=""
+QUICK=0 PROFILE=0 OPT_LEVELS=0 BUILD_TIME=0 KEEP=0 BIN="" PROFILE_BIN="" OUT_ARG=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) QUICK=1 ;;
@@ -47,8 +43,6 @@ while [ $# -gt 0 ]; do
         --bin) BIN="$2"; shift ;;
         --profile-bin) PROFILE_BIN="$2"; shift ;;
         --out) OUT_ARG="$2"; shift ;;
-        --symbol-order) ORDER_OUT="$2"; shift ;;
-        --link-map) LINK_MAP="$2"; shift ;;
         -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) echo "benches/run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -73,10 +67,6 @@ need pgrep procps
 need cargo "the Rust toolchain (rustup)"
 [ -x "$GO_HELPER" ] && grep -qa 'aws-sdk-go' "$GO_HELPER" \
     || missing+=("the Go helper at $GO_HELPER (Debian package: amazon-ecr-credential-helper)")
-if [ -n "$ORDER_OUT" ]; then
-    [ -n "$BIN" ] && [ -f "$LINK_MAP" ] || die "--symbol-order needs --bin and --link-map (see scripts/symbol-order.sh)"
-    need valgrind valgrind
-fi
 if [ "$PROFILE" = 1 ]; then
     need strace strace
     need valgrind valgrind
@@ -206,9 +196,6 @@ if [ "$PROFILE" = 1 ]; then
     args+=(--profile --profile-out "$PROFILE_OUT")
     [ -n "$PROFILE_BIN" ] && args+=(--profile-bin "$PROFILE_BIN")
 fi
-if [ -n "$ORDER_OUT" ]; then
-    args+=(--symbol-order "$(cd "$(dirname "$ORDER_OUT")" && pwd)/$(basename "$ORDER_OUT")" --link-map "$LINK_MAP")
-fi
 for v in ${BENCH_EXTRA_VARIANTS:-}; do VARIANTS+=("$v"); done
 [ ${#VARIANTS[@]} -gt 0 ] && args+=(--variants "${VARIANTS[@]}")
 [ -n "${BENCH_VARIANT_RUNS:-}" ] && args+=(--variant-runs "$BENCH_VARIANT_RUNS")
@@ -218,8 +205,4 @@ for v in ${BENCH_EXTRA_VARIANTS:-}; do VARIANTS+=("$v"); done
 timeout -k 10 "${BENCH_TIMEOUT:-3600}" \
     unshare --net --mount --pid --fork --mount-proc \
     python3 "$HERE/bench.py" "${args[@]}"
-if [ -n "$ORDER_OUT" ]; then
-    echo "benches/run.sh: symbol order written to $ORDER_OUT" >&2
-else
-    echo "benches/run.sh: table written to ${OUT#"$ROOT/"}" >&2
-fi
+echo "benches/run.sh: table written to ${OUT#"$ROOT/"}" >&2

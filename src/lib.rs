@@ -18,6 +18,7 @@ pub mod config;
 pub mod helper;
 pub mod logging;
 pub mod registry;
+pub mod secret;
 #[allow(clippy::print_stdout)]
 pub mod serve;
 

@@ -174,7 +174,7 @@ impl docker::Backend for Fake {
         let ok = || Credentials {
             server_url: server_url.trim().to_owned(),
             username: token::USERNAME.to_owned(),
-            secret: FAKE_SECRET.to_owned(),
+            secret: FAKE_SECRET.into(),
         };
         match self.mode {
             Mode::LikeHelper => registry::parse(server_url)
@@ -405,7 +405,7 @@ pub fn cache_entry(data: &[u8]) {
         return;
     };
     assert_eq!(e.version, cache::FORMAT_VERSION);
-    assert!(!e.password.is_empty());
+    assert!(!e.password.expose().is_empty());
     let bytes = serde_json::to_vec(&e).expect("an entry serializes");
     let again = cache::parse_entry(&bytes).expect("a serialized entry parses");
     assert_eq!(again, e, "round trip");
@@ -461,7 +461,7 @@ pub fn kubelet_request(data: &[u8]) {
         assert!(
             r.service_account_token
                 .as_ref()
-                .is_none_or(|t| !t.is_empty())
+                .is_none_or(|t| !t.expose().is_empty())
         );
         check_split(&r.image);
     }
@@ -485,7 +485,12 @@ pub fn kubelet_request(data: &[u8]) {
                 (&a.api_version, &a.image, &a.service_account_annotations),
                 (&b.api_version, &b.image, &b.service_account_annotations)
             );
-            assert_eq!(b.service_account_token.as_deref(), Some(other));
+            assert_eq!(
+                b.service_account_token
+                    .as_ref()
+                    .map(|t| t.expose().as_str()),
+                Some(other)
+            );
         }
         (Err(a), Err(b)) => {
             assert_eq!(a.to_string(), b.to_string(), "the error shows the token");

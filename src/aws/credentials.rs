@@ -84,7 +84,7 @@ impl AwsTokenSource {
                         .assume_role_with_web_identity()
                         .role_arn(role_arn)
                         .role_session_name(session_name.as_deref().unwrap_or(SESSION_NAME))
-                        .web_identity_token(token)
+                        .web_identity_token(token.expose())
                         .send()
                         .await
                         .map_err(|e| match describe("AssumeRoleWithWebIdentity", e) {

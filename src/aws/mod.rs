@@ -30,6 +30,7 @@ use self::http::{CorporateHttpClient, http_client};
 use self::tls::load_trust;
 use crate::helper::token::{AuthToken, TokenError, TokenSource, decode_authorization_token};
 use crate::registry::{CredentialSource, Registry};
+use crate::secret::Secret;
 
 /// IMDS is the last link of the credential chain; off EC2 it never answers,
 /// so one short try keeps "no credentials" fast (the Go helper waits ~10 s).
@@ -231,7 +232,7 @@ fn token(
     // No expiry stated: assume it is already stale, so it is never cached.
     let expires_at = expires_at.map(|t| t.secs()).unwrap_or(0);
     Ok(AuthToken {
-        password,
+        password: Secret::new(password),
         expires_at,
     })
 }

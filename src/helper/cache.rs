@@ -2,7 +2,6 @@
 //! atomically under a per-entry lock so that concurrent helpers make one
 //! API call between them. Freshness and keys are pure functions.
 
-use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
@@ -13,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::helper::fsutil::{Durability, atomic_write, create_private_dir, remove_stale_temps};
+use crate::secret::Secret;
 
 pub const FORMAT_VERSION: u32 = 1;
 /// ECR tokens last 12 hours; a server that claims longer is not believed.
@@ -20,7 +20,7 @@ pub const MAX_LIFETIME_SECS: i64 = 12 * 3600;
 /// An entry is a few hundred bytes; anything much larger is not ours.
 const MAX_ENTRY_BYTES: u64 = 64 * 1024;
 
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     pub version: u32,
     /// The registry host the token was fetched for.
@@ -29,17 +29,7 @@ pub struct Entry {
     pub fetched_at: i64,
     /// Unix seconds when ECR says the token expires.
     pub expires_at: i64,
-    pub password: String,
-}
-
-impl fmt::Debug for Entry {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Entry")
-            .field("server", &self.server)
-            .field("fetched_at", &self.fetched_at)
-            .field("expires_at", &self.expires_at)
-            .finish_non_exhaustive()
-    }
+    pub password: Secret<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,7 +87,7 @@ pub fn entry_key(scope: &str, identity: &str) -> String {
 /// Parses an entry file; anything unexpected is `None`, i.e. a miss.
 pub fn parse_entry(bytes: &[u8]) -> Option<Entry> {
     let entry: Entry = serde_json::from_slice(bytes).ok()?;
-    (entry.version == FORMAT_VERSION && !entry.password.is_empty()).then_some(entry)
+    (entry.version == FORMAT_VERSION && !entry.password.expose().is_empty()).then_some(entry)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -372,7 +362,7 @@ mod tests {
         let mut other_version = entry(200);
         other_version.version = 2;
         let mut empty = entry(200);
-        empty.password.clear();
+        empty.password = Secret::default();
         for bad in [
             b"".to_vec(),
             b"{".to_vec(),
@@ -433,7 +423,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let cache = Cache::new(tmp.path());
         let mut huge = entry(300);
-        huge.password = "p".repeat(MAX_ENTRY_BYTES as usize);
+        huge.password = Secret::new("p".repeat(MAX_ENTRY_BYTES as usize));
         assert!(matches!(
             cache.store("k", &huge),
             Err(CacheError::TooLarge(_))

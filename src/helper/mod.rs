@@ -14,22 +14,14 @@ use crate::helper::cache::{Cache, Entry, FORMAT_VERSION, Freshness, effective_ex
 use crate::helper::token::{AuthToken, TokenError, TokenSource, USERNAME};
 use crate::registry::CredentialSource;
 use crate::registry::{self, ParseError, Registry};
+use crate::secret::Secret;
 
 /// What `get` hands back to the protocol.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credentials {
     pub server_url: String,
     pub username: String,
-    pub secret: String,
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials")
-            .field("server_url", &self.server_url)
-            .field("username", &self.username)
-            .finish_non_exhaustive()
-    }
+    pub secret: Secret<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,21 +49,12 @@ pub fn default_routes(_: &Registry) -> Result<CredentialSource, GetError> {
 
 /// A token as served, with what `get` leaves out: the kubelet wants to
 /// know how long it may keep it.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Served {
     pub registry: Registry,
-    pub password: String,
+    pub password: Secret<String>,
     /// Unix seconds after which it must not be used (0 if unknown).
     pub expires_at: i64,
-}
-
-impl std::fmt::Debug for Served {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Served")
-            .field("registry", &self.registry)
-            .field("expires_at", &self.expires_at)
-            .finish_non_exhaustive()
-    }
 }
 
 pub struct Helper<'a> {
@@ -115,7 +98,7 @@ impl Helper<'_> {
             Some(c) => c,
             None => (self.routes)(&registry)?,
         };
-        let served = |password: String, fetched_at: i64, expires_at: i64| Served {
+        let served = |password: Secret<String>, fetched_at: i64, expires_at: i64| Served {
             registry: registry.clone(),
             password,
             expires_at: effective_expiry(fetched_at, expires_at),
@@ -305,7 +288,10 @@ mod tests {
             c.server_url,
             "https://111111111111.dkr.ecr.us-east-1.amazonaws.com/v2/"
         );
-        assert_eq!((c.username.as_str(), c.secret.as_str()), ("AWS", "pw"));
+        assert_eq!(
+            (c.username.as_str(), c.secret.expose().as_str()),
+            ("AWS", "pw")
+        );
         match &fake.seen.borrow()[0] {
             Registry::Private(p) => assert_eq!(
                 (p.account.as_str(), p.region.as_str()),
@@ -344,17 +330,17 @@ mod tests {
             token("two", 1000 + 20 * H),
         ]);
         let h = helper(Some(tmp.path()), &fake, now);
-        assert_eq!(h.get(HOST).unwrap().secret, "one");
+        assert_eq!(h.get(HOST).unwrap().secret.expose(), "one");
         // A hit makes no call, up to exactly half the lifetime.
         set(1000 + 6 * H);
-        assert_eq!(h.get(HOST).unwrap().secret, "one");
+        assert_eq!(h.get(HOST).unwrap().secret.expose(), "one");
         assert_eq!(fake.calls.get(), 1);
         // Past half-life with the API down: the still-valid token is served.
         set(1000 + 6 * H + 1);
-        assert_eq!(h.get(HOST).unwrap().secret, "one");
+        assert_eq!(h.get(HOST).unwrap().secret.expose(), "one");
         assert_eq!(fake.calls.get(), 2);
         // Then the refresh succeeds and replaces it.
-        assert_eq!(h.get(HOST).unwrap().secret, "two");
+        assert_eq!(h.get(HOST).unwrap().secret.expose(), "two");
         assert_eq!(fake.calls.get(), 3);
     }
 
@@ -369,11 +355,11 @@ mod tests {
         set(1000);
         let fake = Fake::new(vec![token("one", 1000 + 12 * H), down()]);
         let h = helper(Some(tmp.path()), &fake, now);
-        assert_eq!(h.get(HOST).unwrap().secret, "one");
+        assert_eq!(h.get(HOST).unwrap().secret.expose(), "one");
         assert_eq!(temporaries(tmp.path()), Vec::<String>::new());
         // Stale, and the refresh fails: the old entry is served and kept.
         set(1000 + 6 * H + 1);
-        assert_eq!(h.get(HOST).unwrap().secret, "one");
+        assert_eq!(h.get(HOST).unwrap().secret.expose(), "one");
         assert_eq!(fake.calls.get(), 2);
         assert_eq!(temporaries(tmp.path()), Vec::<String>::new());
         assert_eq!(h.list().len(), 1, "the old entry is kept");
@@ -410,7 +396,7 @@ mod tests {
             lock_wait: Duration::from_secs(30),
             ..helper(Some(tmp.path()), &fake, now)
         };
-        assert_eq!(h.get(HOST).unwrap().secret, "theirs");
+        assert_eq!(h.get(HOST).unwrap().secret.expose(), "theirs");
         assert_eq!(fake.calls.get(), 0);
         other.join().unwrap();
     }
@@ -434,8 +420,8 @@ mod tests {
         set(1000);
         let fake = Fake::new(vec![token("old", 10), token("old2", 10)]);
         let h = helper(Some(tmp.path()), &fake, now);
-        assert_eq!(h.get(HOST).unwrap().secret, "old");
-        assert_eq!(h.get(HOST).unwrap().secret, "old2");
+        assert_eq!(h.get(HOST).unwrap().secret.expose(), "old");
+        assert_eq!(h.get(HOST).unwrap().secret.expose(), "old2");
         assert_eq!(fake.calls.get(), 2);
         assert!(h.list().is_empty());
     }
@@ -445,8 +431,8 @@ mod tests {
         let (now, _) = clock!(5);
         let fake = Fake::new(vec![token("a", i64::MAX), token("b", i64::MAX)]);
         let h = helper(None, &fake, now);
-        assert_eq!(h.get(HOST).unwrap().secret, "a");
-        assert_eq!(h.get(HOST).unwrap().secret, "b");
+        assert_eq!(h.get(HOST).unwrap().secret.expose(), "a");
+        assert_eq!(h.get(HOST).unwrap().secret.expose(), "b");
         assert!(h.list().is_empty());
     }
 
@@ -460,7 +446,7 @@ mod tests {
         let fake = Fake::new(vec![token("a", 1000 + 12 * H)]);
         // A cache "directory" below a regular file cannot be created.
         let h = helper(Some(&file.join("cache")), &fake, now);
-        assert_eq!(h.get(HOST).unwrap().secret, "a");
+        assert_eq!(h.get(HOST).unwrap().secret.expose(), "a");
     }
 
     #[test]
@@ -515,11 +501,12 @@ mod tests {
             routes: &routes,
             ..helper(Some(tmp.path()), &fake, now)
         };
-        assert_eq!(h.get(HOST).unwrap().secret, "chain");
+        assert_eq!(h.get(HOST).unwrap().secret.expose(), "chain");
         assert_eq!(
             h.get("333333333333.dkr.ecr.us-east-1.amazonaws.com")
                 .unwrap()
-                .secret,
+                .secret
+                .expose(),
             "role"
         );
         assert_eq!(
@@ -534,11 +521,12 @@ mod tests {
             Err(GetError::Config(_))
         ));
         // Hits for both, no more calls.
-        assert_eq!(h.get(HOST).unwrap().secret, "chain");
+        assert_eq!(h.get(HOST).unwrap().secret.expose(), "chain");
         assert_eq!(
             h.get("333333333333.dkr.ecr.us-east-1.amazonaws.com")
                 .unwrap()
-                .secret,
+                .secret
+                .expose(),
             "role"
         );
         assert_eq!(fake.calls.get(), 2);
@@ -562,7 +550,10 @@ mod tests {
             session_name: None,
         };
         let s = h.token(HOST, Some(web.clone())).unwrap();
-        assert_eq!((s.password.as_str(), s.expires_at), ("b", 1000 + 12 * H));
+        assert_eq!(
+            (s.password.expose().as_str(), s.expires_at),
+            ("b", 1000 + 12 * H)
+        );
         assert_eq!(fake.credentials.borrow()[1], web);
     }
 }

@@ -6,26 +6,17 @@ use std::fmt;
 use base64::Engine as _;
 
 use crate::registry::{CredentialSource, Registry};
+use crate::secret::Secret;
 
 /// The user name every ECR token is issued for.
 pub const USERNAME: &str = "AWS";
 
-/// A registry password and when it stops working. `Debug` never shows the
-/// password, so a token can be logged by accident without leaking.
-#[derive(Clone, PartialEq, Eq)]
+/// A registry password and when it stops working.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthToken {
-    pub password: String,
+    pub password: Secret<String>,
     /// Unix seconds.
     pub expires_at: i64,
-}
-
-impl fmt::Debug for AuthToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthToken")
-            .field("password", &"** redacted **")
-            .field("expires_at", &self.expires_at)
-            .finish()
-    }
 }
 
 /// A failure an AWS service stated: its error code when it gave one

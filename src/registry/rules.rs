@@ -17,7 +17,6 @@
 //! The first matching rule wins; a registry no rule matches uses the
 //! standard credential chain, exactly as without the file.
 
-use std::fmt;
 use std::io;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -26,6 +25,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::registry::{self, Registry};
+use crate::secret::Secret;
 
 const KNOWN_KEYS: &str = "account, host, region, profile, role_arn, external_id, session_name, duration_seconds, source_profile";
 
@@ -307,7 +307,7 @@ impl RegistryConfig {
 }
 
 /// Whose credentials ask for the token.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CredentialSource {
     /// The standard AWS chain (environment, profile, web identity, ECS, IMDS).
     Chain,
@@ -325,7 +325,7 @@ pub enum CredentialSource {
     /// account's, for instance): `AssumeRoleWithWebIdentity`.
     WebIdentity {
         role_arn: String,
-        token: String,
+        token: Secret<String>,
         session_name: Option<String>,
     },
 }
@@ -351,24 +351,6 @@ impl CredentialSource {
             CredentialSource::WebIdentity { role_arn, .. } => {
                 format!("web-identity-role={role_arn}")
             }
-        }
-    }
-}
-
-impl fmt::Debug for CredentialSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CredentialSource::Chain => f.write_str("Chain"),
-            CredentialSource::Profile(p) => f.debug_tuple("Profile").field(p).finish(),
-            CredentialSource::AssumeRole { role_arn, base, .. } => f
-                .debug_struct("AssumeRole")
-                .field("role_arn", role_arn)
-                .field("base", base)
-                .finish_non_exhaustive(),
-            CredentialSource::WebIdentity { role_arn, .. } => f
-                .debug_struct("WebIdentity")
-                .field("role_arn", role_arn)
-                .finish_non_exhaustive(),
         }
     }
 }

@@ -148,7 +148,7 @@ fn dispatch(
                     let response = GetResponse {
                         server_url: &c.server_url,
                         username: &c.username,
-                        secret: &c.secret,
+                        secret: c.secret.expose(),
                     };
                     write_json_line(stdout, &response)?;
                     Ok(0)

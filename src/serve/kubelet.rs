@@ -18,7 +18,6 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::fmt;
 use std::io::{self, Read, Write};
 use std::path::Path;
 
@@ -30,6 +29,7 @@ use crate::helper::token::USERNAME;
 use crate::helper::{GetError, Helper};
 use crate::registry::CredentialSource;
 use crate::registry::{self, ParseError};
+use crate::secret::Secret;
 
 /// The executable name that selects this mode (argv[0]'s file name).
 pub const PROVIDER_NAME: &str = "ecr-credential-provider";
@@ -116,33 +116,13 @@ pub enum KubeletError {
     Encode(serde_json::Error),
 }
 
-/// A request, validated. `Debug` never shows the service-account token.
-#[derive(Clone, PartialEq, Eq)]
+/// A request, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
     pub api_version: String,
     pub image: String,
-    pub service_account_token: Option<String>,
+    pub service_account_token: Option<Secret<String>>,
     pub service_account_annotations: BTreeMap<String, String>,
-}
-
-impl fmt::Debug for Request {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Request")
-            .field("api_version", &self.api_version)
-            .field("image", &self.image)
-            .field(
-                "service_account_token",
-                &self
-                    .service_account_token
-                    .as_ref()
-                    .map(|_| "** redacted **"),
-            )
-            .field(
-                "service_account_annotations",
-                &self.service_account_annotations,
-            )
-            .finish()
-    }
 }
 
 /// Parses and checks a request. Error messages never quote the input
@@ -197,7 +177,7 @@ pub fn parse_request(bytes: &[u8]) -> Result<Request, KubeletError> {
     Ok(Request {
         api_version: api_version.to_owned(),
         image: image.to_owned(),
-        service_account_token,
+        service_account_token: service_account_token.map(Secret::new),
         service_account_annotations,
     })
 }
@@ -343,7 +323,7 @@ pub fn respond(
             image.authority,
             AuthConfig {
                 username: USERNAME,
-                password: &served.password,
+                password: served.password.expose(),
             },
         )]),
     };
@@ -456,7 +436,7 @@ mod tests {
                 .push((registry.clone(), credentials.clone()));
             match &self.answer {
                 Ok((password, expires_at)) => Ok(AuthToken {
-                    password: password.clone(),
+                    password: Secret::new(password.clone()),
                     expires_at: *expires_at,
                 }),
                 Err(m) => Err(TokenError::Api {
@@ -602,7 +582,12 @@ mod tests {
         .unwrap();
         assert_eq!(r.api_version, "credentialprovider.kubelet.k8s.io/v1");
         assert_eq!(r.image, "public.ecr.aws/x/y:1");
-        assert_eq!(r.service_account_token.as_deref(), Some("t"));
+        assert_eq!(
+            r.service_account_token
+                .as_ref()
+                .map(|t| t.expose().as_str()),
+            Some("t")
+        );
         assert_eq!(
             r.service_account_annotations,
             BTreeMap::from([("a".to_owned(), "b".to_owned())])

@@ -58,21 +58,10 @@ pub fn registry_host(input: &str) -> Result<String, ConfigureError> {
 /// The private registry host of an account in a region, in the region's
 /// partition.
 pub fn host_for(account: &str, region: &str) -> Result<String, ConfigureError> {
-    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+    if !registry::is_account_id(account) {
         return Err(ConfigureError::BadAccount(account.to_owned()));
     }
-    let domain = [
-        ("cn-", "amazonaws.com.cn"),
-        ("eusc-", "amazonaws.eu"),
-        ("us-isob-", "sc2s.sgov.gov"),
-        ("us-isof-", "csp.hci.ic.gov"),
-        ("us-iso-", "c2s.ic.gov"),
-        ("eu-isoe-", "cloud.adc-e.uk"),
-    ]
-    .iter()
-    .find(|(prefix, _)| region.starts_with(prefix))
-    .map_or("amazonaws.com", |(_, d)| d);
-    let host = format!("{account}.dkr.ecr.{region}.{domain}");
+    let host = registry::private_host(account, region);
     match registry::parse(&host) {
         Ok(Registry::Private(_)) => Ok(host),
         _ => Err(ConfigureError::BadRegion(region.to_owned())),

@@ -67,10 +67,6 @@ pub struct Spec {
     pub access: Access,
 }
 
-fn is_account(a: &str) -> bool {
-    a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())
-}
-
 fn is_org(o: &str) -> bool {
     o.strip_prefix("o-").is_some_and(|rest| {
         (10..=32).contains(&rest.len())
@@ -90,7 +86,7 @@ fn org_path(p: &str) -> Option<String> {
             .next()
             .is_some_and(|r| r.starts_with("r-") && r.len() > 2)
         && segments.all(|s| {
-            (s.starts_with("ou-") || is_account(s))
+            (s.starts_with("ou-") || crate::registry::is_account_id(s))
                 && s.bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         });
@@ -117,7 +113,7 @@ impl Spec {
             .allow_accounts
             .iter()
             .chain([&self.registry_account])
-            .find(|a| !is_account(a))
+            .find(|a| !crate::registry::is_account_id(a))
         {
             return Err(PolicyError::BadAccount(a.clone()));
         }

@@ -23,18 +23,120 @@ pub enum Partition {
     AwsEusc,
 }
 
+/// Every partition once: its ID, the prefix of its regions' names, and
+/// the DNS suffixes of its registries (classic and dual-stack). Prefixes
+/// are tried in order, so a longer one comes before its own prefix, and the
+/// commercial partition, which takes every other region, comes last.
+const PARTITIONS: [(Partition, &str, &str, &str, Option<&str>); 8] = [
+    (
+        Partition::AwsCn,
+        "aws-cn",
+        "cn-",
+        "amazonaws.com.cn",
+        Some("on.amazonwebservices.com.cn"),
+    ),
+    (
+        Partition::AwsEusc,
+        "aws-eusc",
+        "eusc-",
+        "amazonaws.eu",
+        None,
+    ),
+    (
+        Partition::AwsIsoB,
+        "aws-iso-b",
+        "us-isob-",
+        "sc2s.sgov.gov",
+        None,
+    ),
+    (
+        Partition::AwsIsoF,
+        "aws-iso-f",
+        "us-isof-",
+        "csp.hci.ic.gov",
+        None,
+    ),
+    (Partition::AwsIso, "aws-iso", "us-iso-", "c2s.ic.gov", None),
+    (
+        Partition::AwsIsoE,
+        "aws-iso-e",
+        "eu-isoe-",
+        "cloud.adc-e.uk",
+        None,
+    ),
+    (
+        Partition::AwsUsGov,
+        "aws-us-gov",
+        "us-gov-",
+        "amazonaws.com",
+        Some("on.aws"),
+    ),
+    (Partition::Aws, "aws", "", "amazonaws.com", Some("on.aws")),
+];
+
 impl Partition {
+    fn row(
+        self,
+    ) -> &'static (
+        Partition,
+        &'static str,
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+    ) {
+        PARTITIONS
+            .iter()
+            .find(|row| row.0 == self)
+            .expect("every partition has a row")
+    }
+
+    /// The partition's ID, as in ARNs (`aws`, `aws-cn`).
     pub fn id(self) -> &'static str {
-        match self {
-            Partition::Aws => "aws",
-            Partition::AwsCn => "aws-cn",
-            Partition::AwsUsGov => "aws-us-gov",
-            Partition::AwsIso => "aws-iso",
-            Partition::AwsIsoB => "aws-iso-b",
-            Partition::AwsIsoE => "aws-iso-e",
-            Partition::AwsIsoF => "aws-iso-f",
-            Partition::AwsEusc => "aws-eusc",
+        self.row().1
+    }
+
+    /// The partition whose ARNs carry this ID.
+    pub fn from_id(id: &str) -> Option<Partition> {
+        PARTITIONS.iter().find(|row| row.1 == id).map(|row| row.0)
+    }
+
+    /// The partition a region belongs to, by its name.
+    pub fn of_region(region: &str) -> Partition {
+        PARTITIONS
+            .iter()
+            .find(|row| region.starts_with(row.2))
+            .map_or(Partition::Aws, |row| row.0)
+    }
+
+    /// The DNS suffix of its registries' classic hosts.
+    pub fn dns_suffix(self) -> &'static str {
+        self.row().3
+    }
+
+    /// The DNS suffix of its dual-stack registry hosts, where it has them.
+    pub fn dual_stack_suffix(self) -> Option<&'static str> {
+        self.row().4
+    }
+}
+
+/// A 12-digit AWS account ID.
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The partition of an IAM role ARN, `arn:<partition>:iam::<account>:role/<name>`;
+/// `None` when it is not one.
+pub fn role_arn_partition(arn: &str) -> Option<Partition> {
+    match arn.splitn(6, ':').collect::<Vec<_>>().as_slice() {
+        ["arn", partition, "iam", "", account, resource]
+            if is_account_id(account)
+                && resource
+                    .strip_prefix("role/")
+                    .is_some_and(|n| !n.is_empty()) =>
+        {
+            Partition::from_id(partition)
         }
+        _ => None,
     }
 }
 
@@ -153,7 +255,7 @@ pub fn parse(input: &str) -> Result<Registry, ParseError> {
 
     let labels: Vec<&str> = host.split('.').collect();
     let account = labels[0];
-    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+    if !is_account_id(account) {
         return Err(not_ecr());
     }
     // The classic form keeps `dkr` and `ecr` as two labels; dual-stack joins them.
@@ -203,36 +305,93 @@ pub fn is_region(region: &str) -> bool {
 /// The partition a domain belongs to, provided the region is one of it: a
 /// China region under `amazonaws.com` is no real host.
 fn partition_of(domain: &str, region: &str, dual_stack: bool) -> Option<Partition> {
-    let commercial = || {
-        let special = [
-            "cn-", "us-iso-", "us-isob-", "eu-isoe-", "us-isof-", "eusc-",
-        ];
-        if special.iter().any(|p| region.starts_with(p)) {
-            None
-        } else if region.starts_with("us-gov-") {
-            Some(Partition::AwsUsGov)
-        } else {
-            Some(Partition::Aws)
-        }
+    let partition = Partition::of_region(region);
+    let suffix = if dual_stack {
+        partition.dual_stack_suffix()
+    } else {
+        Some(partition.dns_suffix())
     };
-    let only = |prefix: &str, p: Partition| region.starts_with(prefix).then_some(p);
-    match (domain, dual_stack) {
-        ("amazonaws.com", false) => commercial(),
-        ("amazonaws.com.cn", false) => only("cn-", Partition::AwsCn),
-        ("amazonaws.eu", false) => only("eusc-", Partition::AwsEusc),
-        ("c2s.ic.gov", false) => only("us-iso-", Partition::AwsIso),
-        ("sc2s.sgov.gov", false) => only("us-isob-", Partition::AwsIsoB),
-        ("cloud.adc-e.uk", false) => only("eu-isoe-", Partition::AwsIsoE),
-        ("csp.hci.ic.gov", false) => only("us-isof-", Partition::AwsIsoF),
-        ("on.aws", true) => commercial(),
-        ("on.amazonwebservices.com.cn", true) => only("cn-", Partition::AwsCn),
-        _ => None,
-    }
+    (suffix == Some(domain)).then_some(partition)
+}
+
+/// The private registry host of an account in a region, in the region's
+/// partition (classic form).
+pub fn private_host(account: &str, region: &str) -> String {
+    let suffix = Partition::of_region(region).dns_suffix();
+    format!("{account}.dkr.ecr.{region}.{suffix}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn account_ids_and_role_arns() {
+        for (s, ok) in [
+            ("111111111111", true),
+            ("11111111111", false),
+            ("1111111111111", false),
+            ("11111111111a", false),
+            ("", false),
+        ] {
+            assert_eq!(is_account_id(s), ok, "{s:?}");
+        }
+        for (arn, want) in [
+            ("arn:aws:iam::222222222222:role/r", Some(Partition::Aws)),
+            (
+                "arn:aws:iam::222222222222:role/path/to/r",
+                Some(Partition::Aws),
+            ),
+            (
+                "arn:aws-cn:iam::222222222222:role/r",
+                Some(Partition::AwsCn),
+            ),
+            (
+                "arn:aws-us-gov:iam::222222222222:role/r",
+                Some(Partition::AwsUsGov),
+            ),
+            (
+                "arn:aws-iso-b:iam::222222222222:role/r",
+                Some(Partition::AwsIsoB),
+            ),
+            ("arn:aws:s3::222222222222:role/r", None),
+            ("arn:aws:sts::222222222222:role/r", None),
+            ("arn:aws:iam::x:role/r", None),
+            ("arn:aws:iam::222222222222:role/", None),
+            ("arn:aws:iam::222222222222:user/u", None),
+            ("arn:aws-moon:iam::222222222222:role/r", None),
+            ("arn:aws:iam:us-east-1:222222222222:role/r", None),
+            ("arn:aws:iam::222222222222", None),
+        ] {
+            assert_eq!(role_arn_partition(arn), want, "{arn}");
+        }
+    }
+
+    /// One table: every partition's ID, regions and suffixes agree with
+    /// the host parser, both ways.
+    #[test]
+    fn the_partition_table_agrees_with_the_parser() {
+        for (region, partition) in [
+            ("us-east-1", Partition::Aws),
+            ("mx-central-1", Partition::Aws),
+            ("us-gov-west-1", Partition::AwsUsGov),
+            ("cn-north-1", Partition::AwsCn),
+            ("eusc-de-east-1", Partition::AwsEusc),
+            ("us-iso-east-1", Partition::AwsIso),
+            ("us-isob-east-1", Partition::AwsIsoB),
+            ("eu-isoe-west-1", Partition::AwsIsoE),
+            ("us-isof-south-1", Partition::AwsIsoF),
+        ] {
+            assert_eq!(Partition::of_region(region), partition, "{region}");
+            assert_eq!(Partition::from_id(partition.id()), Some(partition));
+            let host = private_host("111111111111", region);
+            assert_eq!(private(&host).partition, partition, "{host}");
+            if let Some(suffix) = partition.dual_stack_suffix() {
+                let host = format!("111111111111.dkr-ecr.{region}.{suffix}");
+                assert_eq!(private(&host).partition, partition, "{host}");
+            }
+        }
+    }
 
     fn private(host: &str) -> PrivateRegistry {
         match parse(host) {

@@ -157,7 +157,7 @@ pub fn parse(path: &Path, text: &str) -> Result<RegistryConfig, RegistryConfigEr
                 ));
             }
             (Some(a), None) => {
-                if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
+                if !registry::is_account_id(&a) {
                     return Err(err(
                         &format!("account {a:?} is not a 12-digit AWS account ID"),
                         "write the registry's account ID, as in 111111111111.dkr.ecr...",
@@ -227,13 +227,7 @@ pub fn parse(path: &Path, text: &str) -> Result<RegistryConfig, RegistryConfigEr
                 CredentialSource::Profile(profile)
             }
             (None, Some(role_arn)) => {
-                let valid_arn = role_arn.starts_with("arn:")
-                    && role_arn.split(':').count() == 6
-                    && role_arn
-                        .split(':')
-                        .nth(5)
-                        .is_some_and(|r| r.starts_with("role/") && r.len() > 5);
-                if !valid_arn {
+                if registry::role_arn_partition(&role_arn).is_none() {
                     return Err(err(
                         &format!("role_arn {role_arn:?} is not an IAM role ARN"),
                         "write it as arn:aws:iam::111111111111:role/name",
@@ -581,19 +575,25 @@ profile = "public"
                 "~/.aws/config",
             ),
             (
+                "[[registry]]\naccount = \"111111111111\"\nrole_arn = \"arn:aws:s3::111111111111:role/r\"",
+                1,
+                "not an IAM role ARN",
+                "arn:aws:iam::",
+            ),
+            (
                 "[[registry]]\naccount = \"111111111111\"\nrole_arn = \"arn:aws:iam::111111111111:user/bob\"",
                 1,
                 "not an IAM role ARN",
                 "arn:aws:iam::",
             ),
             (
-                "[[registry]]\naccount = \"111111111111\"\nrole_arn = \"arn:aws:iam::1:role/r\"\nduration_seconds = 60",
+                "[[registry]]\naccount = \"111111111111\"\nrole_arn = \"arn:aws:iam::111111111111:role/r\"\nduration_seconds = 60",
                 1,
                 "outside 900..43200",
                 "12 hours",
             ),
             (
-                "[[registry]]\naccount = \"111111111111\"\nrole_arn = \"arn:aws:iam::1:role/r\"\nsession_name = \"a b\"",
+                "[[registry]]\naccount = \"111111111111\"\nrole_arn = \"arn:aws:iam::111111111111:role/r\"\nsession_name = \"a b\"",
                 1,
                 "session name",
                 "letters",

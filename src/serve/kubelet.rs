@@ -198,20 +198,6 @@ pub fn split_image(image: &str) -> Result<ImageRef<'_>, KubeletError> {
     })
 }
 
-/// `arn:<partition>:iam::<12 digits>:role/<name>`
-fn is_role_arn(arn: &str) -> bool {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    matches!(
-        parts.as_slice(),
-        ["arn", partition, "iam", "", account, resource]
-            if !partition.is_empty()
-                && partition.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
-                && account.len() == 12
-                && account.bytes().all(|b| b.is_ascii_digit())
-                && resource.strip_prefix("role/").is_some_and(|n| !n.is_empty())
-    )
-}
-
 /// The credentials to fetch with: `None` (the configured route, normally
 /// the node's own credentials) unless the request carries a
 /// service-account token.
@@ -236,7 +222,7 @@ fn credentials_for(
         Some(r) => (ROLE_ANNOTATION, r),
         None => (ROLE_ARN_VAR, configured().ok_or(KubeletError::NoRole)?),
     };
-    if !is_role_arn(&role_arn) {
+    if registry::role_arn_partition(&role_arn).is_none() {
         return Err(KubeletError::BadRole {
             origin,
             arn: role_arn,
@@ -973,7 +959,7 @@ mod tests {
             "arn:aws-cn:iam::222222222222:role/path/to/r",
             "arn:aws-us-gov:iam::222222222222:role/r",
         ] {
-            assert!(is_role_arn(good), "{good}");
+            assert!(registry::role_arn_partition(good).is_some(), "{good}");
         }
     }
 

@@ -19,7 +19,17 @@ need() { # need COMMAND WHAT-TO-INSTALL
 }
 
 need cargo "the Rust toolchain (rustup)"
-need python3 "Python 3 (Debian: apt-get install python3 python3-venv)"
+{ cargo fmt --version && cargo clippy --version; } >/dev/null 2>&1 \
+    || die "'cargo fmt' or 'cargo clippy' not found: rustup component add rustfmt clippy (a Debian toolchain: apt-get install rustfmt rust-clippy)"
+
+# Python 3 with its venv module (for moto, below): Debian ships ensurepip, which
+# venv needs, separately in python3-venv.
+if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+    [ "$(id -u)" = 0 ] || die "python3 or its venv module not found: install python3 python3-venv"
+    echo "scripts/test.sh: installing python3 python3-venv (apt)" >&2
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        python3 python3-venv >/dev/null; } || die "apt-get install python3 python3-venv failed"
+fi
 
 # --- system tools (apt) ------------------------------------------------------
 # The end-to-end suite (tests/e2e.rs) needs real clients and a real registry:

@@ -14,6 +14,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 LOGS=$T/logs
 RESULTS=$T/results.tsv
 LIMIT=${E2E_CLIENT_TIMEOUT:-90} # seconds any one client run may take
+DOCKER=${E2E_DOCKER:-docker} # the docker CLI
+DOCKER_VERSION=$("$DOCKER" --version 2>&1 | head -n 1)
 mkdir -p "$LOGS" "$T/tmp"
 : >"$RESULTS"
 
@@ -28,7 +30,7 @@ B=333333333333.dkr.ecr.eu-west-1.amazonaws.com B_IP=192.0.2.12 B_PW=333333333333
 C=444444444444.dkr.ecr.us-west-2.amazonaws.com C_IP=192.0.2.13 C_PW=not-what-the-api-issues
 I=registry.internal.test I_IP=192.0.2.14 I_USER=internal I_PW=internal-e2e-secret
 LB=loopback-registry.internal.test LB_IP=127.0.0.15
-REPO=team/app:1.0
+REPO='' MDIG='' KIND='' K='' # the image the cases read, and their names' suffix: use_kind sets them
 MOTO_PORT=5000
 FAKE_PORT=5001
 KEY_ID=AKIAIOSFODNN7EXAMPLE # moto's default account 123456789012: the caller
@@ -108,12 +110,24 @@ helper_api_calls() {
 #   EXPECT: ok | ok:REGEX | fail:REGEX (a non-zero exit that is not a timeout,
 #   with REGEX in the output) | observe:REGEX (success, or a failure matching
 #   REGEX: records which; anything else fails)
+#   With OCI_REFUSAL_OK=1 (docker_inspect sets it), an expected success
+#   (ok:… or observe:…) may also be the docker CLI's "no such manifest": the
+#   registry refused an OCI manifest to a CLI that did not ask for one; that
+#   sets OCI_REFUSED=1 and, for observe:, OBSERVED=yes.
 OBSERVED=""
+OCI_REFUSAL_OK=0
+OCI_REFUSED=0
 judge() {
-    local group=$1 name=$2 expect=$3 rc=$4 out=$5 hlog=$6 why=""
+    local group=$1 name=$2 expect=$3 rc=$4 out=$5 hlog=$6 why="" note=""
     OBSERVED=""
+    OCI_REFUSED=0
     if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
         why="no answer within ${LIMIT}s (a hang)"
+    elif [ "$OCI_REFUSAL_OK" = 1 ] && [ "$rc" -ne 0 ] && [[ $expect == ok* || $expect == observe:* ]] &&
+        grep -q '^no such manifest: ' "$out"; then
+        OCI_REFUSED=1
+        note=", this CLI does not read OCI manifests"
+        [[ $expect == observe:* ]] && OBSERVED=yes
     else
         case $expect in
         ok) [ "$rc" -eq 0 ] || why="exit $rc, expected success" ;;
@@ -143,7 +157,7 @@ judge() {
         esac
     fi
     if [ -z "$why" ]; then
-        record PASS "$group" "$name" "exit $rc${OBSERVED:+, works: $OBSERVED}"
+        record PASS "$group" "$name" "exit $rc${OBSERVED:+, works: $OBSERVED}$note"
         return 0
     fi
     record FAIL "$group" "$name" "$why"
@@ -211,6 +225,59 @@ podman_pull() {
                  "$@" pull --quiet "${flags[@]}" "$ref" && "$@" image inspect --format "digest={{.Digest}}" "$ref"' \
         _ "$ref" "${#flags[@]}" "${flags[@]}" "${PODMAN[@]}"
 }
+
+# docker_inspect PHASE NAME EXPECT HOST [VAR=VALUE...] [-- GLOBAL-FLAGS...]
+# docker manifest inspect HOST/$REPO. An older docker CLI's manifest inspect
+# (20.10, Debian bookworm's docker.io; 28.x does) does not ask for OCI manifests:
+# the registry authenticates the request, then answers 404 "OCI manifest found,
+# but accept header does not support OCI manifests". Reading the OCI image, an
+# expected success may end so; the registry's log must then show that refusal,
+# to this case's user (the credentials were accepted), or the case fails.
+OCI_NOT_ASKED='OCI manifest found, but accept header does not support OCI manifests'
+oci_refusals() { # REGISTRY USER: how many OCI refusals the registry logged to USER
+    grep -F "err.message=\"$OCI_NOT_ASKED\"" "$LOGS/registry-$1.log" | grep -cF "auth.user.name=$2 " || true
+}
+oci_refused_to() { # REGISTRY USER BEFORE: one more OCI refusal to USER is logged
+    local _
+    for _ in $(seq 50); do
+        [ "$(oci_refusals "$1" "$2")" -gt "$3" ] && return 0
+        sleep 0.1
+    done
+    echo "registry-$1.log: no new '$OCI_NOT_ASKED' for user $2"
+    return 1
+}
+docker_inspect() {
+    local phase=$1 name=$2 expect=$3 host=$4
+    shift 4
+    local vars=() flags=() reg user r0=0
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+        vars+=("$1")
+        shift
+    done
+    [ $# -gt 0 ] && shift
+    flags=("$@")
+    case $host in
+    "$A") reg=a user=AWS ;;
+    "$B") reg=b user=AWS ;;
+    "$C") reg=c user=AWS ;;
+    "$I") reg=i user=$I_USER ;;
+    "$LB") reg=lb user=$I_USER ;;
+    *) die "docker_inspect: unknown host $host" ;;
+    esac
+    [ "$KIND" = oci ] && OCI_REFUSAL_OK=1 && r0=$(oci_refusals "$reg" "$user")
+    local rc=0
+    client "$phase" docker "$name" "$expect" "${vars[@]}" -- "$DOCKER" "${flags[@]}" manifest inspect "$host/$REPO" || rc=$?
+    OCI_REFUSAL_OK=0
+    if [ "$OCI_REFUSED" = 1 ]; then
+        OCI_READ[no]=$((${OCI_READ[no]:-0} + 1))
+        check docker "$phase: $name: registry $reg accepted user $user, refused only the OCI manifest" \
+            oci_refused_to "$reg" "$user" "$r0"
+    elif [ "$KIND" = oci ] && [ "$rc" -eq 0 ] && [[ $expect == ok* ]]; then
+        OCI_READ[yes]=$((${OCI_READ[yes]:-0} + 1))
+    fi
+    return 0
+}
+declare -A OCI_READ # docker_inspect cases of the OCI image the CLI read (yes) or was refused (no)
 
 # ===========================================================================
 say "== set-up"
@@ -331,6 +398,7 @@ done
 wait_for moto "$LOGS/moto.log" curl -sf -m 2 "http://127.0.0.1:$MOTO_PORT/moto-api/"
 wait_for "fake ECR" "$LOGS/fake-ecr.log" curl -s -m 2 -o /dev/null "http://127.0.0.1:$FAKE_PORT/"
 record PASS setup "namespace, CA, 4 registries, moto and fake ECR up"
+say "docker CLI: $DOCKER ($DOCKER_VERSION)"
 
 # --- a tiny OCI image, built by hand ----------------------------------------
 IMG=$T/img
@@ -358,19 +426,62 @@ printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.
     "$MDIG" "$(stat -c %s "$IMG/manifest.json")" >"$IMG/layout/index.json"
 echo '{"imageLayoutVersion":"1.0.0"}' >"$IMG/layout/oci-layout"
 
+# The image is pushed twice, in both kinds of manifest registries hold: Docker
+# schema 2 (what the classic docker push writes; converted by skopeo, same
+# config and layer blobs, another manifest digest) and OCI (what buildah and
+# podman build by default; the manifest above, byte for byte). Every case that reads an image runs against
+# both (use_kind): the manifest inspect of bookworm's docker CLI (20.10) reads
+# only the first.
+KINDS=(v2s2 oci)
+declare -A KIND_REPO=([v2s2]=team/app:1.0-v2s2 [oci]=team/app:1.0-oci)
+declare -A KIND_MEDIA=(
+    [v2s2]=application/vnd.docker.distribution.manifest.v2+json
+    [oci]=application/vnd.oci.image.manifest.v1+json
+)
+declare -A KIND_MDIG=([oci]=$MDIG)
 # Pushed with explicit credentials and an explicit CA: nothing of the set-up
 # under test is involved.
-push() { # HOST USER PASSWORD
+push() { # HOST USER PASSWORD KIND
+    local dig=$T/digest-$4-$1 got
     env -i PATH="$PATH" HOME="$T/home-push" TMPDIR="$T/tmp" \
-        timeout -k 5 "$LIMIT" skopeo copy --quiet --dest-creds "$2:$3" --dest-cert-dir "$P/certs.d/$1" \
-        "oci:$IMG/layout:1.0" "docker://$1/$REPO" >"$LOGS/push-$1.log" 2>&1 ||
-        die "push to $1" "$LOGS/push-$1.log"
+        timeout -k 5 "$LIMIT" skopeo copy --quiet --format "$4" --digestfile "$dig" \
+        --dest-creds "$2:$3" --dest-cert-dir "$P/certs.d/$1" \
+        "oci:$IMG/layout:1.0" "docker://$1/${KIND_REPO[$4]}" >"$LOGS/push-$1-$4.log" 2>&1 ||
+        die "push $4 to $1" "$LOGS/push-$1-$4.log"
+    got=$(cat "$dig") && got=${got#sha256:}
+    [ -n "${KIND_MDIG[$4]:-}" ] || KIND_MDIG[$4]=$got
+    [ "$got" = "${KIND_MDIG[$4]}" ] || die "push $4 to $1: manifest sha256:$got, expected sha256:${KIND_MDIG[$4]}"
 }
-push "$A" AWS "$A_PW"
-push "$B" AWS "$B_PW"
-push "$C" AWS "$C_PW"
-push "$I" "$I_USER" "$I_PW"
-record PASS setup "image sha256:${MDIG:0:12}… pushed to all 4 registries"
+for kind in "${KINDS[@]}"; do
+    push "$A" AWS "$A_PW" "$kind"
+    push "$B" AWS "$B_PW" "$kind"
+    push "$C" AWS "$C_PW" "$kind"
+    push "$I" "$I_USER" "$I_PW" "$kind"
+done
+record PASS setup "image pushed to all 4 registries as v2s2 sha256:${KIND_MDIG[v2s2]:0:12}… and oci sha256:${KIND_MDIG[oci]:0:12}…"
+stored_manifest_is() { # KIND: registry A serves KIND's manifest: its digest, media type, blobs
+    local m
+    m=$(env -i PATH="$PATH" HOME="$T/home-push" timeout -k 5 "$LIMIT" skopeo inspect --raw \
+        --creds "AWS:$A_PW" --cert-dir "$P/certs.d/$A" "docker://$A/${KIND_REPO[$1]}") || return 1
+    printf '%s\n' "$m"
+    [ "$(printf %s "$m" | sha256sum | cut -d' ' -f1)" = "${KIND_MDIG[$1]}" ] || return 1
+    printf %s "$m" | python3 -c '
+import json, sys
+m = json.load(sys.stdin)
+sys.exit(not (m["mediaType"] == sys.argv[1] and m["config"]["digest"] == "sha256:" + sys.argv[2]
+              and [l["digest"] for l in m["layers"]] == ["sha256:" + sys.argv[3]]))' "${KIND_MEDIA[$1]}" "$CDIG" "$LDIG"
+}
+for kind in "${KINDS[@]}"; do
+    check setup "$kind: registry ${A%%.*} serves a ${KIND_MEDIA[$kind]} of the built config and layer" \
+        stored_manifest_is "$kind"
+done
+use_kind() { # KIND: the image the cases below read, and the suffix of their names
+    KIND=$1
+    REPO=${KIND_REPO[$1]}
+    MDIG=${KIND_MDIG[$1]}
+    DIGEST_RE="\"Digest\": \"sha256:$MDIG\""
+    K=" [$1]"
+}
 
 # --- the helper: on PATH, behind a counting wrapper ---------------------------
 mkdir -p "$T/bin" "$T/wrap"
@@ -495,16 +606,19 @@ trust_probe() {
     local cert_err='x509|certificate signed by unknown authority|certificate verify failed|unknown authority'
     [ "$expect" = observe ] && expect="observe:$cert_err" || expect="fail:$cert_err"
     TRUST_MODES+=("$mode")
-    client trust skopeo "skopeo inspect, $mode" "$expect" "$@" -- \
-        skopeo inspect --creds "$I_USER:$I_PW" "docker://$host/$REPO"
-    TRUST[skopeo/$mode]=${OBSERVED:-no}
-    podman_cmd
-    client trust podman "podman pull, $mode" "$expect" "$@" -- \
-        "${PODMAN[@]}" pull --quiet --creds "$I_USER:$I_PW" "$host/$REPO"
-    TRUST[podman/$mode]=${OBSERVED:-no}
-    client trust docker "docker manifest inspect, $mode" "$expect" DOCKER_CONFIG="$T/probe-docker" "$@" -- \
-        docker manifest inspect "$host/$REPO"
-    TRUST[docker/$mode]=${OBSERVED:-no}
+    local kind
+    for kind in "${KINDS[@]}"; do
+        use_kind "$kind"
+        client trust skopeo "skopeo inspect, $mode$K" "$expect" "$@" -- \
+            skopeo inspect --creds "$I_USER:$I_PW" "docker://$host/$REPO"
+        TRUST[skopeo/$mode/$KIND]=${OBSERVED:-no}
+        podman_cmd
+        client trust podman "podman pull, $mode$K" "$expect" "$@" -- \
+            "${PODMAN[@]}" pull --quiet --creds "$I_USER:$I_PW" "$host/$REPO"
+        TRUST[podman/$mode/$KIND]=${OBSERVED:-no}
+        docker_inspect trust "docker manifest inspect, $mode$K" "$expect" "$host" DOCKER_CONFIG="$T/probe-docker" "$@"
+        TRUST[docker/$mode/$KIND]=${OBSERVED:-no}
+    done
 }
 API_MODE=none
 trust_probe "no trust configured" fail "$I"
@@ -529,12 +643,15 @@ API_MODE=moto
 # ===========================================================================
 say "== controls: the registries demand credentials, the helper answers"
 
-client control skopeo "anonymous inspect of $A is refused" "fail:unauthorized|authentication required|401" -- \
-    skopeo inspect --no-creds "docker://$A/$REPO"
-podman_pull control "pull of $A with an empty auth file is refused" "fail:unauthorized|authentication required|401" \
-    "$A/$REPO" REGISTRY_AUTH_FILE="$T/empty-auth.json"
-client control docker "manifest inspect of $A with an empty config is refused" "fail:unauthorized|authentication required|401|no basic auth" \
-    DOCKER_CONFIG="$T/empty-docker" -- docker manifest inspect "$A/$REPO"
+for kind in "${KINDS[@]}"; do
+    use_kind "$kind"
+    client control skopeo "anonymous inspect of $A is refused$K" "fail:unauthorized|authentication required|401" -- \
+        skopeo inspect --no-creds "docker://$A/$REPO"
+    podman_pull control "pull of $A with an empty auth file is refused$K" "fail:unauthorized|authentication required|401" \
+        "$A/$REPO" REGISTRY_AUTH_FILE="$T/empty-auth.json"
+    docker_inspect control "manifest inspect of $A with an empty config is refused$K" \
+        "fail:unauthorized|authentication required|401|no basic auth" "$A" DOCKER_CONFIG="$T/empty-docker"
+done
 for h in "$A" "$B"; do
     pw=${h%%.*}-auth-token
     client moto helper "get $h" "ok:\"Secret\":\"$pw\"" -- \
@@ -544,59 +661,62 @@ done
 # ===========================================================================
 say "== clients through credHelpers, API = moto (tokens already expired: no caching)"
 
-DIGEST_RE="\"Digest\": \"sha256:$MDIG\""
 declare -A CFG_NAME=(
     [docker]="docker config via --authfile"
     [home]="\$HOME/.docker/config.json"
     [authjson]="auth.json via REGISTRY_AUTH_FILE"
 )
-for h in "$A" "$B"; do
-    acct=${h%%.*}
-    client moto skopeo "inspect $acct, ${CFG_NAME[docker]}" "ok:$DIGEST_RE" -- \
-        skopeo inspect --authfile "$DC" "docker://$h/$REPO"
-    client moto skopeo "inspect $acct, ${CFG_NAME[home]}" "ok:$DIGEST_RE" HOME="$T/home-docker" -- \
-        skopeo inspect "docker://$h/$REPO"
-    client moto skopeo "inspect $acct, ${CFG_NAME[authjson]}" "ok:$DIGEST_RE" REGISTRY_AUTH_FILE="$CA_JSON" -- \
-        skopeo inspect "docker://$h/$REPO"
-    for cfg in docker authjson; do
-        out=$T/out/skopeo-$acct-$cfg
-        if [ $cfg = docker ]; then
-            client moto skopeo "copy $acct to oci:, ${CFG_NAME[$cfg]}" ok -- \
-                skopeo copy --quiet --authfile "$DC" "docker://$h/$REPO" "oci:$out:x"
-        else
-            client moto skopeo "copy $acct to oci:, ${CFG_NAME[$cfg]}" ok REGISTRY_AUTH_FILE="$CA_JSON" -- \
-                skopeo copy --quiet "docker://$h/$REPO" "oci:$out:x"
-        fi
-        check skopeo "moto: the copy of $acct ($cfg) holds the pushed layer and config" \
-            test -s "$out/blobs/sha256/$LDIG" -a -s "$out/blobs/sha256/$CDIG"
+for kind in "${KINDS[@]}"; do
+    use_kind "$kind"
+    for h in "$A" "$B"; do
+        acct=${h%%.*}
+        client moto skopeo "inspect $acct, ${CFG_NAME[docker]}$K" "ok:$DIGEST_RE" -- \
+            skopeo inspect --authfile "$DC" "docker://$h/$REPO"
+        client moto skopeo "inspect $acct, ${CFG_NAME[home]}$K" "ok:$DIGEST_RE" HOME="$T/home-docker" -- \
+            skopeo inspect "docker://$h/$REPO"
+        client moto skopeo "inspect $acct, ${CFG_NAME[authjson]}$K" "ok:$DIGEST_RE" REGISTRY_AUTH_FILE="$CA_JSON" -- \
+            skopeo inspect "docker://$h/$REPO"
+        for cfg in docker authjson; do
+            out=$T/out/skopeo-$acct-$cfg-$KIND
+            if [ $cfg = docker ]; then
+                client moto skopeo "copy $acct to oci:, ${CFG_NAME[$cfg]}$K" ok -- \
+                    skopeo copy --quiet --authfile "$DC" "docker://$h/$REPO" "oci:$out:x"
+            else
+                client moto skopeo "copy $acct to oci:, ${CFG_NAME[$cfg]}$K" ok REGISTRY_AUTH_FILE="$CA_JSON" -- \
+                    skopeo copy --quiet "docker://$h/$REPO" "oci:$out:x"
+            fi
+            check skopeo "moto: the copy of $acct ($cfg) holds the pushed layer and config$K" \
+                test -s "$out/blobs/sha256/$LDIG" -a -s "$out/blobs/sha256/$CDIG"
+        done
+
+        podman_pull moto "pull $acct, ${CFG_NAME[docker]}$K" "ok:digest=sha256:$MDIG" "$h/$REPO" -- --authfile "$DC"
+        podman_pull moto "pull $acct, ${CFG_NAME[home]}$K" "ok:digest=sha256:$MDIG" "$h/$REPO" HOME="$T/home-docker"
+        podman_pull moto "pull $acct, ${CFG_NAME[authjson]}$K" "ok:digest=sha256:$MDIG" "$h/$REPO" REGISTRY_AUTH_FILE="$CA_JSON"
+
+        docker_inspect moto "manifest inspect $acct, DOCKER_CONFIG$K" "ok:sha256:$CDIG" "$h" DOCKER_CONFIG="$T/docker"
+        docker_inspect moto "manifest inspect $acct, ${CFG_NAME[home]}$K" "ok:sha256:$CDIG" "$h" HOME="$T/home-docker"
     done
-
-    podman_pull moto "pull $acct, ${CFG_NAME[docker]}" "ok:digest=sha256:$MDIG" "$h/$REPO" -- --authfile "$DC"
-    podman_pull moto "pull $acct, ${CFG_NAME[home]}" "ok:digest=sha256:$MDIG" "$h/$REPO" HOME="$T/home-docker"
-    podman_pull moto "pull $acct, ${CFG_NAME[authjson]}" "ok:digest=sha256:$MDIG" "$h/$REPO" REGISTRY_AUTH_FILE="$CA_JSON"
-
-    client moto docker "manifest inspect $acct, DOCKER_CONFIG" "ok:sha256:$CDIG" DOCKER_CONFIG="$T/docker" -- \
-        docker manifest inspect "$h/$REPO"
-    client moto docker "manifest inspect $acct, ${CFG_NAME[home]}" "ok:sha256:$CDIG" HOME="$T/home-docker" -- \
-        docker manifest inspect "$h/$REPO"
 done
 
 say "== where podman and skopeo look without being told (observations)"
 declare -A LOOKUP
 NOAUTH='unauthorized|authentication required|401'
-client moto skopeo "inspect ${A%%.*}, DOCKER_CONFIG only" "observe:$NOAUTH" DOCKER_CONFIG="$T/docker" -- \
-    skopeo inspect "docker://$A/$REPO"
-LOOKUP[skopeo/DOCKER_CONFIG]=$OBSERVED
-podman_pull moto "pull ${A%%.*}, DOCKER_CONFIG only" "observe:$NOAUTH" "$A/$REPO" DOCKER_CONFIG="$T/docker"
-LOOKUP[podman/DOCKER_CONFIG]=$OBSERVED
 mkdir -p "$T/xdg-auth/containers" && chmod 0700 "$T/xdg-auth"
 cp "$CA_JSON" "$T/xdg-auth/containers/auth.json"
-client moto skopeo "inspect ${A%%.*}, \$XDG_RUNTIME_DIR/containers/auth.json (configure's default)" "observe:$NOAUTH" \
-    XDG_RUNTIME_DIR="$T/xdg-auth" -- skopeo inspect "docker://$A/$REPO"
-LOOKUP[skopeo/XDG_RUNTIME_DIR]=$OBSERVED
-podman_pull moto "pull ${A%%.*}, \$XDG_RUNTIME_DIR/containers/auth.json (configure's default)" "observe:$NOAUTH" \
-    "$A/$REPO" XDG_RUNTIME_DIR="$T/xdg-auth"
-LOOKUP[podman/XDG_RUNTIME_DIR]=$OBSERVED
+for kind in "${KINDS[@]}"; do
+    use_kind "$kind"
+    client moto skopeo "inspect ${A%%.*}, DOCKER_CONFIG only$K" "observe:$NOAUTH" DOCKER_CONFIG="$T/docker" -- \
+        skopeo inspect "docker://$A/$REPO"
+    LOOKUP[skopeo/DOCKER_CONFIG/$KIND]=$OBSERVED
+    podman_pull moto "pull ${A%%.*}, DOCKER_CONFIG only$K" "observe:$NOAUTH" "$A/$REPO" DOCKER_CONFIG="$T/docker"
+    LOOKUP[podman/DOCKER_CONFIG/$KIND]=$OBSERVED
+    client moto skopeo "inspect ${A%%.*}, \$XDG_RUNTIME_DIR/containers/auth.json (configure's default)$K" "observe:$NOAUTH" \
+        XDG_RUNTIME_DIR="$T/xdg-auth" -- skopeo inspect "docker://$A/$REPO"
+    LOOKUP[skopeo/XDG_RUNTIME_DIR/$KIND]=$OBSERVED
+    podman_pull moto "pull ${A%%.*}, \$XDG_RUNTIME_DIR/containers/auth.json (configure's default)$K" "observe:$NOAUTH" \
+        "$A/$REPO" XDG_RUNTIME_DIR="$T/xdg-auth"
+    LOOKUP[podman/XDG_RUNTIME_DIR/$KIND]=$OBSERVED
+done
 
 # ===========================================================================
 say "== negative: a registry that refuses the issued token; a plain auths registry"
@@ -604,20 +724,23 @@ say "== negative: a registry that refuses the issued token; a plain auths regist
 # The registry's own log proves each failure is its refusal of the token.
 reg_refusals() { grep -cF 'error authenticating user \"AWS\": authentication failure' "$LOGS/registry-c.log" || true; }
 refused_by_c() { # CLIENT REFUSALS-BEFORE
-    check "$1" "negative: registry ${C%%.*} logged the refusal of user AWS" test "$(reg_refusals)" -gt "$2"
+    check "$1" "negative: registry ${C%%.*} logged the refusal of user AWS$K" test "$(reg_refusals)" -gt "$2"
 }
-r0=$(reg_refusals)
-client negative skopeo "inspect ${C%%.*} (password mismatch) fails cleanly" "fail:unauthorized|authentication required|401" -- \
-    skopeo inspect --authfile "$DC" "docker://$C/$REPO"
-refused_by_c skopeo "$r0"
-r0=$(reg_refusals)
-podman_pull negative "pull ${C%%.*} (password mismatch) fails cleanly" "fail:unauthorized|authentication required|401" \
-    "$C/$REPO" -- --authfile "$DC"
-refused_by_c podman "$r0"
-r0=$(reg_refusals)
-client negative docker "manifest inspect ${C%%.*} (password mismatch) fails cleanly" "fail:unauthorized|authentication required|401|no basic auth" \
-    DOCKER_CONFIG="$T/docker" -- docker --debug manifest inspect "$C/$REPO"
-refused_by_c docker "$r0"
+for kind in "${KINDS[@]}"; do
+    use_kind "$kind"
+    r0=$(reg_refusals)
+    client negative skopeo "inspect ${C%%.*} (password mismatch) fails cleanly$K" "fail:unauthorized|authentication required|401" -- \
+        skopeo inspect --authfile "$DC" "docker://$C/$REPO"
+    refused_by_c skopeo "$r0"
+    r0=$(reg_refusals)
+    podman_pull negative "pull ${C%%.*} (password mismatch) fails cleanly$K" "fail:unauthorized|authentication required|401" \
+        "$C/$REPO" -- --authfile "$DC"
+    refused_by_c podman "$r0"
+    r0=$(reg_refusals)
+    docker_inspect negative "manifest inspect ${C%%.*} (password mismatch) fails cleanly$K" \
+        "fail:unauthorized|authentication required|401|no basic auth" "$C" DOCKER_CONFIG="$T/docker" -- --debug
+    refused_by_c docker "$r0"
+done
 for who in skopeo podman docker; do
     check "$who" "negative: the helper was asked for ${C%%.*} and got a token (the 401 is the registry's)" \
         bash -c '[ "$(awk -F"\t" -v c="$1" -v h="$2" "\$1==\"negative\" && \$2==c && \$4 ~ h" "$3" | wc -l)" -ge 1 ] &&
@@ -625,13 +748,15 @@ for who in skopeo podman docker; do
         _ "$who" "$C" "$T/counter.tsv" "$LOGS/helper-negative-$who.log"
 done
 
-client negative skopeo "inspect $I (plain auths entry)" "ok:$DIGEST_RE" -- \
-    skopeo inspect --authfile "$DC" "docker://$I/$REPO"
-client negative skopeo "inspect $I (plain auths entry, \$HOME/.docker)" "ok:$DIGEST_RE" HOME="$T/home-docker" -- \
-    skopeo inspect "docker://$I/$REPO"
-podman_pull negative "pull $I (plain auths entry)" "ok:digest=sha256:$MDIG" "$I/$REPO" -- --authfile "$DC"
-client negative docker "manifest inspect $I (plain auths entry)" "ok:sha256:$CDIG" DOCKER_CONFIG="$T/docker" -- \
-    docker manifest inspect "$I/$REPO"
+for kind in "${KINDS[@]}"; do
+    use_kind "$kind"
+    client negative skopeo "inspect $I (plain auths entry)$K" "ok:$DIGEST_RE" -- \
+        skopeo inspect --authfile "$DC" "docker://$I/$REPO"
+    client negative skopeo "inspect $I (plain auths entry, \$HOME/.docker)$K" "ok:$DIGEST_RE" HOME="$T/home-docker" -- \
+        skopeo inspect "docker://$I/$REPO"
+    podman_pull negative "pull $I (plain auths entry)$K" "ok:digest=sha256:$MDIG" "$I/$REPO" -- --authfile "$DC"
+    docker_inspect negative "manifest inspect $I (plain auths entry)$K" "ok:sha256:$CDIG" "$I" DOCKER_CONFIG="$T/docker"
+done
 check configure "no client ever called the helper for $I" \
     bash -c '! grep -F "$1" "$2"' _ "$I" "$T/counter.tsv"
 check configure "the $I auths entry is still byte-identical after all runs" auths_intact
@@ -641,12 +766,15 @@ say "== helper errors: the API is unreachable"
 
 API_MODE=none
 DOWN=(AWS_ENDPOINT_URL="http://127.0.0.1:9" AWS_ECR_TIMEOUT=2)
-client helper-error skopeo "inspect ${A%%.*} with the API down fails cleanly" "fail:unauthorized|authentication required|401" \
-    "${DOWN[@]}" -- skopeo inspect --authfile "$DC" "docker://$A/$REPO"
-podman_pull helper-error "pull ${A%%.*} with the API down fails cleanly" "fail:unauthorized|authentication required|401" \
-    "$A/$REPO" "${DOWN[@]}" -- --authfile "$DC"
-client helper-error docker "manifest inspect ${A%%.*} with the API down fails cleanly" "fail:unauthorized|authentication required|401|no basic auth" \
-    "${DOWN[@]}" DOCKER_CONFIG="$T/docker" -- docker manifest inspect "$A/$REPO"
+for kind in "${KINDS[@]}"; do
+    use_kind "$kind"
+    client helper-error skopeo "inspect ${A%%.*} with the API down fails cleanly$K" "fail:unauthorized|authentication required|401" \
+        "${DOWN[@]}" -- skopeo inspect --authfile "$DC" "docker://$A/$REPO"
+    podman_pull helper-error "pull ${A%%.*} with the API down fails cleanly$K" "fail:unauthorized|authentication required|401" \
+        "$A/$REPO" "${DOWN[@]}" -- --authfile "$DC"
+    docker_inspect helper-error "manifest inspect ${A%%.*} with the API down fails cleanly$K" \
+        "fail:unauthorized|authentication required|401|no basic auth" "$A" "${DOWN[@]}" DOCKER_CONFIG="$T/docker"
+done
 client helper-error helper "get ${A%%.*} with the API down says credentials not found" "fail:credentials not found in native keychain" \
     "${DOWN[@]}" -- bash -c 'printf "%s\n" "$1" | docker-credential-ecr-login get' _ "$A"
 for who in skopeo podman docker helper; do
@@ -668,18 +796,20 @@ check helper "warm-cold: one fake ECR call per registry (2)" test "$(api_count)"
 check helper "warm-cold: two cache entries, 0600 in a 0700 directory" \
     bash -c '[ "$(find "$1" -maxdepth 1 -name "*.json" -perm 0600 | wc -l)" -eq 2 ] && [ "$(stat -c %a "$1")" = 700 ]' _ "$T/cache-warm"
 cold_calls=$(api_count)
-for h in "$A" "$B"; do
-    acct=${h%%.*}
-    client warm skopeo "inspect $acct, ${CFG_NAME[docker]}" "ok:$DIGEST_RE" "${WARM[@]}" -- \
-        skopeo inspect --authfile "$DC" "docker://$h/$REPO"
-    client warm skopeo "inspect $acct, ${CFG_NAME[authjson]}" "ok:$DIGEST_RE" "${WARM[@]}" REGISTRY_AUTH_FILE="$CA_JSON" -- \
-        skopeo inspect "docker://$h/$REPO"
-    client warm skopeo "copy $acct to oci:, ${CFG_NAME[docker]}" ok "${WARM[@]}" -- \
-        skopeo copy --quiet --authfile "$DC" "docker://$h/$REPO" "oci:$T/out/warm-skopeo-$acct:x"
-    podman_pull warm "pull $acct, ${CFG_NAME[docker]}" "ok:digest=sha256:$MDIG" "$h/$REPO" "${WARM[@]}" -- --authfile "$DC"
-    podman_pull warm "pull $acct, ${CFG_NAME[authjson]}" "ok:digest=sha256:$MDIG" "$h/$REPO" "${WARM[@]}" REGISTRY_AUTH_FILE="$CA_JSON"
-    client warm docker "manifest inspect $acct, DOCKER_CONFIG" "ok:sha256:$CDIG" "${WARM[@]}" DOCKER_CONFIG="$T/docker" -- \
-        docker manifest inspect "$h/$REPO"
+for kind in "${KINDS[@]}"; do
+    use_kind "$kind"
+    for h in "$A" "$B"; do
+        acct=${h%%.*}
+        client warm skopeo "inspect $acct, ${CFG_NAME[docker]}$K" "ok:$DIGEST_RE" "${WARM[@]}" -- \
+            skopeo inspect --authfile "$DC" "docker://$h/$REPO"
+        client warm skopeo "inspect $acct, ${CFG_NAME[authjson]}$K" "ok:$DIGEST_RE" "${WARM[@]}" REGISTRY_AUTH_FILE="$CA_JSON" -- \
+            skopeo inspect "docker://$h/$REPO"
+        client warm skopeo "copy $acct to oci:, ${CFG_NAME[docker]}$K" ok "${WARM[@]}" -- \
+            skopeo copy --quiet --authfile "$DC" "docker://$h/$REPO" "oci:$T/out/warm-skopeo-$acct-$KIND:x"
+        podman_pull warm "pull $acct, ${CFG_NAME[docker]}$K" "ok:digest=sha256:$MDIG" "$h/$REPO" "${WARM[@]}" -- --authfile "$DC"
+        podman_pull warm "pull $acct, ${CFG_NAME[authjson]}$K" "ok:digest=sha256:$MDIG" "$h/$REPO" "${WARM[@]}" REGISTRY_AUTH_FILE="$CA_JSON"
+        docker_inspect warm "manifest inspect $acct, DOCKER_CONFIG$K" "ok:sha256:$CDIG" "$h" "${WARM[@]}" DOCKER_CONFIG="$T/docker"
+    done
 done
 for who in skopeo podman docker; do
     check "$who" "warm: the helper was called, from its cache: 0 API calls, 0 GetAuthorizationToken" \
@@ -745,16 +875,24 @@ done
     printf '\nmoto POSTs in all: %s; fake ECR calls in all: %s\n' \
         "$(grep -c '"POST ' "$LOGS/moto.log")" "$(wc -l <"$T/fake-calls.txt")"
 
-    printf '\nCA trust honoured (probe against %s):\n' "$I"
+    per_kind() { # ARRAY KEY: the value for both image kinds, or each kind's when they differ
+        local -n arr=$1
+        local v=${arr[$2/v2s2]:-?} o=${arr[$2/oci]:-?}
+        if [ "$v" = "$o" ]; then echo "$v"; else echo "v2s2:$v,oci:$o"; fi
+    }
+    printf '\nCA trust honoured (probe against %s; both image kinds):\n' "$I"
     printf '  %-52s %-7s %-7s %-7s\n' "where the test CA is" skopeo podman docker
     for mode in "${TRUST_MODES[@]}"; do
-        printf '  %-52s %-7s %-7s %-7s\n' "$mode" "${TRUST[skopeo/$mode]:-?}" "${TRUST[podman/$mode]:-?}" "${TRUST[docker/$mode]:-?}"
+        printf '  %-52s %-7s %-7s %-7s\n' "$mode" "$(per_kind TRUST "skopeo/$mode")" "$(per_kind TRUST "podman/$mode")" "$(per_kind TRUST "docker/$mode")"
     done
-    printf '\nCredentials found without --authfile/REGISTRY_AUTH_FILE:\n'
+    printf '\nCredentials found without --authfile/REGISTRY_AUTH_FILE (both image kinds):\n'
     printf '  %-52s %-7s %-7s\n' "where the config is" skopeo podman
     printf '  %-52s %-7s %-7s\n' "\$HOME/.docker/config.json" yes yes
-    printf '  %-52s %-7s %-7s\n' "DOCKER_CONFIG=dir (no ~/.docker)" "${LOOKUP[skopeo/DOCKER_CONFIG]:-?}" "${LOOKUP[podman/DOCKER_CONFIG]:-?}"
-    printf '  %-52s %-7s %-7s\n' "\$XDG_RUNTIME_DIR/containers/auth.json" "${LOOKUP[skopeo/XDG_RUNTIME_DIR]:-?}" "${LOOKUP[podman/XDG_RUNTIME_DIR]:-?}"
+    printf '  %-52s %-7s %-7s\n' "DOCKER_CONFIG=dir (no ~/.docker)" "$(per_kind LOOKUP skopeo/DOCKER_CONFIG)" "$(per_kind LOOKUP podman/DOCKER_CONFIG)"
+    printf '  %-52s %-7s %-7s\n' "\$XDG_RUNTIME_DIR/containers/auth.json" "$(per_kind LOOKUP skopeo/XDG_RUNTIME_DIR)" "$(per_kind LOOKUP podman/XDG_RUNTIME_DIR)"
+    printf '\nThe docker CLI: %s (%s)\n' "$DOCKER" "$DOCKER_VERSION"
+    printf '  OCI manifests: read in %s cases, refused ("no such manifest", after the credentials were accepted) in %s\n' \
+        "${OCI_READ[yes]:-0}" "${OCI_READ[no]:-0}"
 } | tee "$T/numbers.txt"
 
 pass=$(grep -c '^PASS' "$RESULTS")

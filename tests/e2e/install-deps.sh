@@ -32,21 +32,12 @@ if command -v podman >/dev/null 2>&1; then
     command -v conmon >/dev/null 2>&1 || [ -x /usr/libexec/podman/conmon ] || missing+=(conmon)
 fi
 
-# The docker CLI: any `docker` on PATH will do (docker-ce-cli, docker.io, a
-# static binary in /usr/local/bin). Docker's own repository calls it
-# docker-ce-cli, Debian trixie docker-cli; bookworm ships it only in docker.io
-# (which also brings the daemon, never started by the suite).
-has_candidate() { apt-cache policy "$1" 2>/dev/null | grep -q 'Candidate: [^(]'; }
-if ! command -v docker >/dev/null 2>&1; then
-    docker_pkg=docker.io
-    for p in docker-ce-cli docker-cli; do
-        if has_candidate "$p"; then
-            docker_pkg=$p
-            break
-        fi
-    done
-    missing+=("$docker_pkg")
-fi
+# The docker CLI: Debian's own, docker.io (bookworm ships the CLI only there;
+# it also brings dockerd, which the suite never starts), installed even when
+# another `docker` is on PATH: the suite runs /usr/bin/docker, because what a
+# Debian user has is Debian's CLI (20.10 on bookworm, which cannot read OCI
+# manifests), not whatever newer binary sits in /usr/local/bin.
+dpkg-query -W -f='${Status}' docker.io 2>/dev/null | grep -q 'ok installed' || missing+=(docker.io)
 
 if [ ${#missing[@]} -eq 0 ]; then
     echo "tests/e2e/install-deps.sh: all tools present" >&2
@@ -64,4 +55,9 @@ fi
 echo "tests/e2e/install-deps.sh: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get update
-"${SUDO[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+# --no-remove: never take anything away to make room (docker.io conflicts
+# with Docker's own docker-ce and docker-ce-cli packages).
+"${SUDO[@]}" apt-get install -y --no-install-recommends --no-remove "${missing[@]}" || {
+    echo "tests/e2e/install-deps.sh: apt-get install ${missing[*]} failed (docker-ce or docker-ce-cli installed? Debian's docker.io conflicts with them)" >&2
+    exit 1
+}

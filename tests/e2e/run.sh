@@ -6,6 +6,7 @@
 #
 # usage: tests/e2e/run.sh [--keep]
 #   E2E_HELPER    the helper binary (default: target/debug/docker-credential-ecr-login)
+#   E2E_DOCKER    the docker CLI (default: /usr/bin/docker when it exists, then PATH)
 #   MOTO_SERVER   moto_server (default: target/test-venv/bin/moto_server, then PATH)
 #   E2E_RESULTS   also copy the per-case results (TSV) to this file
 #   E2E_KEEP=1    keep the work directory (always kept when a case fails)
@@ -32,7 +33,15 @@ need() { # need COMMAND PACKAGE
 need skopeo skopeo
 need podman podman
 need docker-registry docker-registry
-need docker "docker.io, docker-cli or docker-ce-cli"
+# The docker CLI under test is Debian's /usr/bin/docker (docker.io, which
+# install-deps.sh installs), not the first `docker` on PATH: a newer CLI in
+# /usr/local/bin would hide what Debian's users run (bookworm's 20.10 does not
+# read OCI manifests).
+if [ -z "${E2E_DOCKER:-}" ]; then
+    if [ -x /usr/bin/docker ]; then E2E_DOCKER=/usr/bin/docker; else E2E_DOCKER=$(command -v docker || true); fi
+fi
+[ -n "$E2E_DOCKER" ] && [ -x "$E2E_DOCKER" ] || missing+=("'docker' (Debian package: docker.io)")
+export E2E_DOCKER
 need openssl openssl
 need unshare util-linux
 need ip iproute2

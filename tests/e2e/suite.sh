@@ -14,7 +14,10 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 LOGS=$T/logs
 RESULTS=$T/results.tsv
 LIMIT=${E2E_CLIENT_TIMEOUT:-90} # seconds any one client run may take
-DOCKER=${E2E_DOCKER:-docker} # the docker CLI
+# The docker CLI: run.sh picks Debian's /usr/bin/docker (docker.io), not the
+# first `docker` on PATH, so that the CLI under test is the one Debian users
+# have (see run.sh).
+DOCKER=${E2E_DOCKER:-docker}
 DOCKER_VERSION=$("$DOCKER" --version 2>&1 | head -n 1)
 mkdir -p "$LOGS" "$T/tmp"
 : >"$RESULTS"

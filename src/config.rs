@@ -1,6 +1,7 @@
-//! Every environment variable of the credential path is read here, once.
-//! (Commands that take paths, such as `configure`, read theirs through the
-//! lookup `main` passes them, so their tests can supply their own.)
+//! Every environment variable is read here: the credential path's once,
+//! into `Config`; the commands' (`DOCKER_CONFIG`, `REGISTRY_AUTH_FILE`, the
+//! kubelet's role) through `var`, which `main` passes them as a lookup, so
+//! that their tests can supply their own.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -32,6 +33,12 @@ const IDENTITY_VARS: &[&str] = &[
     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
     "AWS_CONTAINER_CREDENTIALS_FULL_URI",
 ];
+
+/// The one reader of the process environment: a variable's value, where
+/// it is set and not empty.
+pub fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogConfig {
@@ -73,7 +80,7 @@ impl Config {
             cache_dir: dirs.as_ref().map(|d| d.cache_dir().join(CACHE_SUBDIR)),
             registry_config: dirs.as_ref().map(|d| d.config_dir().join(CONFIG_FILE)),
         };
-        Self::from_vars(|k| std::env::var(k).ok(), defaults)
+        Self::from_vars(var, defaults)
     }
 
     /// Builds the configuration from a variable lookup and the user's

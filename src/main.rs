@@ -106,7 +106,7 @@ fn run_kubelet(config: &Config, source: &AwsTokenSource) -> u8 {
             &mut std::io::stdout().lock(),
             &mut std::io::stderr(),
             &h,
-            |k| std::env::var(k).ok(),
+            ecr_login::config::var,
             helper::unix_now(),
         )
     })
@@ -123,7 +123,7 @@ fn run_cli(cli: Cli, config: &Config, source: &AwsTokenSource) -> u8 {
         }
         Command::Configure(args) => configure::run(
             &args,
-            &|k| std::env::var(k).ok().filter(|v| !v.is_empty()),
+            &ecr_login::config::var,
             |region| source.caller_account(region).map_err(|e| error_chain(&e)),
             &mut out,
             &mut err,
@@ -147,7 +147,7 @@ fn run_cli(cli: Cli, config: &Config, source: &AwsTokenSource) -> u8 {
 
 /// `doctor IMAGE`: the image's registry gets the credentials `get` would use.
 fn run_doctor(args: &cli::DoctorArgs, config: &Config, source: &AwsTokenSource) -> u8 {
-    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let var = ecr_login::config::var;
     let docker_config = if args.no_docker_config {
         doctor::DockerConfig::Skipped
     } else {

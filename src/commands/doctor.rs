@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::commands::policy::{Access, Spec, pretty};
+use crate::commands::policy::{self, Access, Spec, pretty};
 use crate::helper::token::{ApiFailure, AuthToken};
 use crate::registry::CredentialSource;
 use crate::registry::{self, PrivateRegistry, Registry};
@@ -201,14 +201,47 @@ pub fn diagnose(
     api: &dyn DoctorApi,
 ) -> Report {
     let mut steps = Vec::new();
-    let finish = |steps: Vec<Step>, verdict: Verdict| Report {
+    let mut walk = || -> Result<Verdict, Verdict> {
+        let (image, registry) = check_host(&mut steps, image_text)?;
+        check_routing(&mut steps, docker_config, registry.host())?;
+        let caller = check_credentials(&mut steps, api, &registry, credentials)?;
+        let spec = |p: &PrivateRegistry| pull_spec(p, &image, &caller);
+        check_token(&mut steps, api, &registry, credentials, &caller, &spec)?;
+        Ok(check_repository(
+            &mut steps,
+            api,
+            &registry,
+            &image,
+            credentials,
+            &caller,
+            &spec,
+        ))
+    };
+    let verdict = walk().unwrap_or_else(|stopped| stopped);
+    Report {
         image: image_text.to_owned(),
         verdict,
         exit_code: verdict.exit_code(),
         steps,
-    };
+    }
+}
 
-    // 1. The host.
+/// What a pull by the caller from `registry` needs, as `policy` writes it.
+fn pull_spec(registry: &PrivateRegistry, image: &Image, caller: &Caller) -> Spec {
+    Spec {
+        partition: registry.partition.id().to_owned(),
+        region: registry.region.clone(),
+        registry_account: registry.account.clone(),
+        repositories: vec![image.repository.clone()],
+        allow_accounts: vec![caller.account.clone()],
+        allow_orgs: vec![],
+        allow_org_paths: vec![],
+        access: Access::Pull,
+    }
+}
+
+/// Step 1: the host names an ECR registry.
+fn check_host(steps: &mut Vec<Step>, image_text: &str) -> Result<(Image, Registry), Verdict> {
     let parsed =
         parse_image(image_text).and_then(|i| registry::parse(&i.host).ok().map(|r| (i, r)));
     let Some((image, registry)) = parsed else {
@@ -217,9 +250,9 @@ pub fn diagnose(
             format!("{image_text:?} is not an image of an Amazon ECR registry"),
             "name it as ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY:TAG".into(),
         ));
-        return finish(steps, Verdict::NotEcr);
+        return Err(Verdict::NotEcr);
     };
-    let host = registry.host().to_owned();
+    let host = registry.host();
     steps.push(ok(
         "registry host",
         match &registry {
@@ -232,28 +265,45 @@ pub fn diagnose(
             Registry::Public { .. } => format!("{host}: ECR Public (API in us-east-1)"),
         },
     ));
+    Ok((image, registry))
+}
 
-    // 2. The docker config.
-    match routing(docker_config, &host) {
-        Ok(detail) => steps.push(ok("docker config", detail)),
+/// Step 2: the docker config sends the registry to this helper.
+fn check_routing(
+    steps: &mut Vec<Step>,
+    docker_config: &DockerConfig,
+    host: &str,
+) -> Result<(), Verdict> {
+    match routing(docker_config, host) {
+        Ok(detail) => {
+            steps.push(ok("docker config", detail));
+            Ok(())
+        }
         Err(detail) => {
             steps.push(broken(
                 "docker config",
                 detail,
                 format!("docker-credential-ecr-login configure --registry {host}"),
             ));
-            return finish(steps, Verdict::NotRouted);
+            Err(Verdict::NotRouted)
         }
     }
+}
 
-    // 3. Whose credentials.
-    let caller = match api.caller(&registry, credentials) {
+/// Step 3: whose credentials: STS says who the caller is.
+fn check_credentials(
+    steps: &mut Vec<Step>,
+    api: &dyn DoctorApi,
+    registry: &Registry,
+    credentials: &CredentialSource,
+) -> Result<Caller, Verdict> {
+    match api.caller(registry, credentials) {
         Ok(c) => {
             steps.push(ok(
                 "credentials",
                 format!("{} (account {}), from {}", c.arn, c.account, c.source),
             ));
-            c
+            Ok(c)
         }
         Err(e) => {
             let expired = e.code.as_deref().is_some_and(|c| c.contains("Expired"));
@@ -266,34 +316,35 @@ pub fn diagnose(
                     "give this machine AWS credentials: aws configure, aws sso login, AWS_PROFILE, or an instance/pod role".into()
                 },
             ));
-            return finish(steps, Verdict::NoCredentials);
+            Err(Verdict::NoCredentials)
         }
-    };
+    }
+}
 
-    let spec = |registry: &PrivateRegistry| Spec {
-        partition: registry.partition.id().to_owned(),
-        region: registry.region.clone(),
-        registry_account: registry.account.clone(),
-        repositories: vec![image.repository.clone()],
-        allow_accounts: vec![caller.account.clone()],
-        allow_orgs: vec![],
-        allow_org_paths: vec![],
-        access: Access::Pull,
-    };
-
-    // 4. The token.
-    match api.token(&registry, credentials) {
-        Ok(t) => steps.push(ok(
-            "token",
-            format!(
-                "GetAuthorizationToken for account {} succeeded; valid until {}",
-                match &registry {
-                    Registry::Private(p) => p.account.as_str(),
-                    Registry::Public { .. } => "ECR Public",
-                },
-                utc_time(t.expires_at)
-            ),
-        )),
+/// Step 4: the registry token, fetched as `get` fetches it.
+fn check_token(
+    steps: &mut Vec<Step>,
+    api: &dyn DoctorApi,
+    registry: &Registry,
+    credentials: &CredentialSource,
+    caller: &Caller,
+    spec: &dyn Fn(&PrivateRegistry) -> Spec,
+) -> Result<(), Verdict> {
+    match api.token(registry, credentials) {
+        Ok(t) => {
+            steps.push(ok(
+                "token",
+                format!(
+                    "GetAuthorizationToken for account {} succeeded; valid until {}",
+                    match registry {
+                        Registry::Private(p) => p.account.as_str(),
+                        Registry::Public { .. } => "ECR Public",
+                    },
+                    utc_time(t.expires_at)
+                ),
+            ));
+            Ok(())
+        }
         Err(e) if e.is_denied() => {
             let mut step = broken(
                 "token",
@@ -303,11 +354,11 @@ pub fn diagnose(
                     caller.account
                 ),
             );
-            if let Registry::Private(p) = &registry {
-                step.statement = Some(spec(p).identity_policy()["Statement"][1].clone());
+            if let Registry::Private(p) = registry {
+                step.statement = spec(p).identity_statement(policy::SID_AUTHORIZATION_TOKEN);
             }
             steps.push(step);
-            return finish(steps, Verdict::TokenDenied);
+            Err(Verdict::TokenDenied)
         }
         Err(e) => {
             steps.push(broken(
@@ -315,23 +366,35 @@ pub fn diagnose(
                 e.to_string(),
                 "see the error; try again later if it is a throttle or an outage".into(),
             ));
-            return finish(steps, Verdict::ApiError);
+            Err(Verdict::ApiError)
         }
     }
+}
 
-    // 5. The repository, read as a pull reads it.
-    let Registry::Private(p) = &registry else {
+/// Step 5: the image, read as a pull reads it. A denial is put on the side
+/// that refused: the repository's policy or the caller's.
+fn check_repository(
+    steps: &mut Vec<Step>,
+    api: &dyn DoctorApi,
+    registry: &Registry,
+    image: &Image,
+    credentials: &CredentialSource,
+    caller: &Caller,
+    spec: &dyn Fn(&PrivateRegistry) -> Spec,
+) -> Verdict {
+    let Registry::Private(p) = registry else {
         steps.push(ok(
             "repository",
             "ECR Public images are readable by anyone with a token".into(),
         ));
-        return finish(steps, Verdict::Ok);
+        return Verdict::Ok;
     };
+    let host = registry.host();
     let target = format!("{}{}", image.repository, image.reference);
-    match api.read_image(p, &image, credentials) {
+    match api.read_image(p, image, credentials) {
         Ok(()) => {
             steps.push(ok("repository", format!("{target} can be pulled")));
-            finish(steps, Verdict::Ok)
+            Verdict::Ok
         }
         Err(e) if e.is_denied() => {
             let s = spec(p);
@@ -358,9 +421,9 @@ pub fn diagnose(
                         }
                     ),
                 );
-                step.statement = Some(s.repository_statements()[0].clone());
+                step.statement = s.repository_statement(policy::SID_ACCOUNTS);
                 steps.push(step);
-                finish(steps, Verdict::RepositoryPolicy)
+                Verdict::RepositoryPolicy
             } else {
                 let mut step = broken(
                     "repository",
@@ -373,9 +436,9 @@ pub fn diagnose(
                         caller.account, caller.arn
                     ),
                 );
-                step.statement = Some(s.identity_policy()["Statement"][0].clone());
+                step.statement = s.identity_statement(policy::SID_REPOSITORIES);
                 steps.push(step);
-                finish(steps, Verdict::IdentityPolicy)
+                Verdict::IdentityPolicy
             }
         }
         Err(e) if e.code.as_deref().is_some_and(|c| c.contains("NotFound")) => {
@@ -387,7 +450,7 @@ pub fn diagnose(
                     p.account, p.region
                 ),
             ));
-            finish(steps, Verdict::NotFound)
+            Verdict::NotFound
         }
         Err(e) => {
             steps.push(broken(
@@ -395,7 +458,7 @@ pub fn diagnose(
                 e.to_string(),
                 "see the error; try again later if it is a throttle or an outage".into(),
             ));
-            finish(steps, Verdict::ApiError)
+            Verdict::ApiError
         }
     }
 }

@@ -18,6 +18,14 @@ pub const PUSH_ACTIONS: [&str; 4] = [
 ];
 /// Every statement this tool writes has a Sid with this prefix.
 pub const SID_PREFIX: &str = "EcrLogin";
+/// The Sids of the statements it writes: in the repository policy, by
+/// account, organization and organizational-unit path; in the identity
+/// policy, the repositories and the token.
+pub const SID_ACCOUNTS: &str = "EcrLoginAccounts";
+pub const SID_ORGANIZATION: &str = "EcrLoginOrganization";
+pub const SID_ORG_PATHS: &str = "EcrLoginOrgPaths";
+pub const SID_REPOSITORIES: &str = "EcrLoginRepositories";
+pub const SID_AUTHORIZATION_TOKEN: &str = "EcrLoginAuthorizationToken";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Access {
@@ -160,7 +168,7 @@ impl Spec {
                 .map(|a| format!("arn:{}:iam::{a}:root", self.partition))
                 .collect();
             statements.push(json!({
-                "Sid": format!("{SID_PREFIX}Accounts"),
+                "Sid": SID_ACCOUNTS,
                 "Effect": "Allow",
                 "Principal": {"AWS": principals},
                 "Action": actions,
@@ -168,7 +176,7 @@ impl Spec {
         }
         if !self.allow_orgs.is_empty() {
             statements.push(json!({
-                "Sid": format!("{SID_PREFIX}Organization"),
+                "Sid": SID_ORGANIZATION,
                 "Effect": "Allow",
                 "Principal": "*",
                 "Action": actions,
@@ -182,7 +190,7 @@ impl Spec {
                 .filter_map(|p| org_path(p))
                 .collect();
             statements.push(json!({
-                "Sid": format!("{SID_PREFIX}OrgPaths"),
+                "Sid": SID_ORG_PATHS,
                 "Effect": "Allow",
                 "Principal": "*",
                 "Action": actions,
@@ -190,6 +198,16 @@ impl Spec {
             }));
         }
         statements
+    }
+
+    /// The repository policy's statement with this Sid, if it has one.
+    pub fn repository_statement(&self, sid: &str) -> Option<Value> {
+        by_sid(&self.repository_statements(), sid)
+    }
+
+    /// The identity policy's statement with this Sid.
+    pub fn identity_statement(&self, sid: &str) -> Option<Value> {
+        by_sid(self.identity_policy()["Statement"].as_array()?, sid)
     }
 
     pub fn repository_policy(&self) -> Value {
@@ -203,13 +221,13 @@ impl Spec {
             "Version": "2012-10-17",
             "Statement": [
                 {
-                    "Sid": format!("{SID_PREFIX}Repositories"),
+                    "Sid": SID_REPOSITORIES,
                     "Effect": "Allow",
                     "Action": self.access.actions(),
                     "Resource": self.repository_arns(),
                 },
                 {
-                    "Sid": format!("{SID_PREFIX}AuthorizationToken"),
+                    "Sid": SID_AUTHORIZATION_TOKEN,
                     "Effect": "Allow",
                     "Action": "ecr:GetAuthorizationToken",
                     "Resource": "*",
@@ -217,6 +235,10 @@ impl Spec {
             ]
         })
     }
+}
+
+fn by_sid(statements: &[Value], sid: &str) -> Option<Value> {
+    statements.iter().find(|s| s["Sid"] == sid).cloned()
 }
 
 /// Merges our statements into an existing repository policy: a statement
@@ -401,6 +423,39 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_sid_is_ours_and_found_by_name() {
+        let spec = Spec {
+            partition: "aws".into(),
+            region: "us-east-1".into(),
+            registry_account: "111111111111".into(),
+            repositories: vec!["team/app".into()],
+            allow_accounts: vec!["222222222222".into()],
+            allow_orgs: vec!["o-a1b2c3d4e5".into()],
+            allow_org_paths: vec![],
+            access: Access::Pull,
+        };
+        for sid in [
+            SID_ACCOUNTS,
+            SID_ORGANIZATION,
+            SID_ORG_PATHS,
+            SID_REPOSITORIES,
+            SID_AUTHORIZATION_TOKEN,
+        ] {
+            assert!(sid.starts_with(SID_PREFIX), "{sid}");
+        }
+        let token = spec.identity_statement(SID_AUTHORIZATION_TOKEN).unwrap();
+        assert_eq!(token["Action"], "ecr:GetAuthorizationToken");
+        let repos = spec.identity_statement(SID_REPOSITORIES).unwrap();
+        assert_eq!(
+            repos["Resource"][0],
+            "arn:aws:ecr:us-east-1:111111111111:repository/team/app"
+        );
+        let org = spec.repository_statement(SID_ORGANIZATION).unwrap();
+        assert_eq!(org["Principal"], "*");
+        assert_eq!(spec.repository_statement(SID_ORG_PATHS), None);
+    }
 
     fn spec() -> Spec {
         Spec {

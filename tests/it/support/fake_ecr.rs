@@ -10,7 +10,7 @@
 //! Faults come in two kinds: API errors (throttling, 5xx, denial) and broken
 //! answers (a server that never answers, a connection cut or reset in the
 //! middle of the body, truncated JSON, tokens that do not decode, a missing
-//! expiry, a 10 MB body), for the reliability tests in `tests/faults.rs`.
+//! expiry, a 10 MB body), for the reliability tests in `tests/it/faults.rs`.
 //!
 //! It stops accepting when the [`FakeEcr`] is dropped; connection threads
 //! end when their client closes the connection (or after an idle timeout).

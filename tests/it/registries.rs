@@ -2,11 +2,9 @@
 //! assumed role per registry (STS from moto, ECR from the project's fake),
 //! cached as tokens, and bad configuration files.
 
-mod support;
-
-use support::Sandbox;
-use support::fake_ecr::FakeEcr;
-use support::moto::Moto;
+use crate::support::Sandbox;
+use crate::support::fake_ecr::FakeEcr;
+use crate::support::moto::Moto;
 
 const CALLER_KEY: &str = "AKIACALLER0000000001";
 const A: &str = "111111111111.dkr.ecr.us-east-1.amazonaws.com";

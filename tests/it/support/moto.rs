@@ -24,7 +24,6 @@
 //!   policies allow the action (`moto/core/authorization.py`).
 //! - In server mode the service is inferred from the credential scope of the
 //!   `Authorization` header, so unchecked requests only need a well-formed one.
-#![allow(dead_code)]
 
 use std::cell::Cell;
 use std::fmt;

@@ -1,16 +1,14 @@
 //! The kubelet image credential provider through the built binary: against
 //! moto (ECR and STS) and the project's fake ECR, on loopback only.
 
-mod support;
-
 use std::path::Path;
 use std::process::Command;
 
 use base64::Engine as _;
 
-use support::fake_ecr::{FakeEcr, Fault};
-use support::moto::{Moto, moto_password};
-use support::{Run, Sandbox, binary, run_command};
+use crate::support::fake_ecr::{FakeEcr, Fault};
+use crate::support::moto::{Moto, moto_password};
+use crate::support::{Run, Sandbox, binary, run_command};
 
 const ACCOUNT: &str = "111111111111";
 const REGISTRY: &str = "111111111111.dkr.ecr.us-east-1.amazonaws.com";

@@ -1,6 +1,5 @@
 //! Shared harness for black-box tests: runs the built binary with a clean,
 //! hermetic environment (never the developer's ~/.aws or ~/.docker).
-#![allow(dead_code)]
 
 pub mod fake_ecr;
 pub mod loopback;

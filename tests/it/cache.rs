@@ -1,8 +1,6 @@
 //! Black-box tests of the token cache, through the built binary, against our
 //! own fake ECR API on 127.0.0.1 (see `support::fake_ecr`).
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -13,9 +11,11 @@ use std::sync::Barrier;
 use std::thread;
 use std::time::Duration;
 
+use crate::support::fake_ecr::{
+    self, DEFAULT_ACCOUNT, ECR_PUBLIC_TARGET, ECR_TARGET, FakeEcr, Fault,
+};
+use crate::support::{self, Run, Sandbox, run_command};
 use base64::Engine as _;
-use support::fake_ecr::{self, DEFAULT_ACCOUNT, ECR_PUBLIC_TARGET, ECR_TARGET, FakeEcr, Fault};
-use support::{Run, Sandbox, run_command};
 
 const HOST: &str = "111111111111.dkr.ecr.us-east-1.amazonaws.com";
 const ACCOUNT: &str = "111111111111";

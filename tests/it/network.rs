@@ -9,14 +9,12 @@
 //! `fake-ecr.invalid`) are only ever used with the proxy, or, for the
 //! `.invalid` one, where it cannot resolve.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 
-use support::fake_ecr::{ECR_TARGET, FakeEcr};
-use support::proxy::{Proxy, ProxyRequest};
-use support::tls::{DEFAULT_NAMES, TestCa, TlsForwarder};
-use support::{NOT_FOUND, Run, Sandbox};
+use crate::support::fake_ecr::{ECR_TARGET, FakeEcr};
+use crate::support::proxy::{Proxy, ProxyRequest};
+use crate::support::tls::{DEFAULT_NAMES, TestCa, TlsForwarder};
+use crate::support::{NOT_FOUND, Run, Sandbox};
 
 const HOST: &str = "111111111111.dkr.ecr.us-east-1.amazonaws.com";
 const ACCOUNT: &str = "111111111111";

@@ -2,11 +2,9 @@
 //! `--apply` round-trips through moto's GetRepositoryPolicy and
 //! SetRepositoryPolicy, keeping statements it did not write.
 
-mod support;
-
+use crate::support::Sandbox;
+use crate::support::moto::{DEFAULT_ACCOUNT, Moto};
 use serde_json::{Value, json};
-use support::Sandbox;
-use support::moto::{DEFAULT_ACCOUNT, Moto};
 
 fn registry() -> String {
     format!("{DEFAULT_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com")

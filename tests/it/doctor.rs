@@ -2,11 +2,9 @@
 //! and the exit code of each verdict moto can produce (the denials, which
 //! moto cannot, are the unit tests' fake's).
 
-mod support;
-
+use crate::support::Sandbox;
+use crate::support::moto::{DEFAULT_ACCOUNT, Moto};
 use serde_json::{Value, json};
-use support::Sandbox;
-use support::moto::{DEFAULT_ACCOUNT, Moto};
 
 fn host() -> String {
     format!("{DEFAULT_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com")

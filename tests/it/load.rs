@@ -18,8 +18,6 @@
 //! at least until f + L/2 + 1 > t + L/2, t the previous call's start. So
 //! two calls for one key start more than L/2 apart.
 
-mod support;
-
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::Write;
@@ -30,8 +28,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use support::Sandbox;
-use support::fake_ecr::{ECR_PUBLIC_TARGET, ECR_TARGET, FakeEcr};
+use crate::support::fake_ecr::{ECR_PUBLIC_TARGET, ECR_TARGET, FakeEcr};
+use crate::support::{self, Sandbox};
 
 const PROCESSES: usize = 64;
 const LIFETIME_SECS: f64 = 6.0;

@@ -7,7 +7,7 @@
 //! the package build needs a generator. When the command line changes, the
 //! check below fails; regenerate with
 //!
-//!     UPDATE_GENERATED=1 cargo test --test packaging
+//!     UPDATE_GENERATED=1 cargo test --test it packaging::
 //!
 //! The other tests hold `packaging/files.txt` (what `scripts/package.sh`
 //! installs), `[package.metadata.deb]`, `[package.metadata.generate-rpm]`, the
@@ -24,7 +24,7 @@ use clap_mangen::roff::{Roff, bold, italic, roman};
 
 const NAME: &str = "docker-credential-ecr-login";
 const PROVIDER: &str = "ecr-credential-provider";
-const UPDATE: &str = "UPDATE_GENERATED=1 cargo test --test packaging";
+const UPDATE: &str = "UPDATE_GENERATED=1 cargo test --test it packaging::";
 /// The docker protocol's actions, served before clap parses anything.
 const PROTOCOL_ACTIONS: &[&str] = &["get", "list", "store", "erase", "version"];
 
@@ -427,7 +427,7 @@ fn the_man_page_documents_every_variable_of_the_readme() {
     assert!(
         missing.is_empty(),
         "README documents {missing:?}, the man page does not: add them to ENVIRONMENT in \
-         tests/packaging.rs and run `{UPDATE}`"
+         tests/it/packaging.rs and run `{UPDATE}`"
     );
 }
 

@@ -11,8 +11,6 @@
 //! Tests that mount file systems run the helper inside `unshare --mount`
 //! (root, as CI is): modes alone do not stop root.
 
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::CString;
 use std::fs;
@@ -26,8 +24,8 @@ use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use support::fake_ecr::{FakeEcr, Fault, HUGE_BYTES};
-use support::{NOT_FOUND, Run, Sandbox};
+use crate::support::fake_ecr::{FakeEcr, Fault, HUGE_BYTES};
+use crate::support::{self, NOT_FOUND, Run, Sandbox};
 
 const HOST: &str = "111111111111.dkr.ecr.us-east-1.amazonaws.com";
 const ACCOUNT: &str = "111111111111";
@@ -502,7 +500,7 @@ fn fake_fault_modes_self_test() {
 
 /// Retryable errors get three attempts in all: two faults then a success is
 /// served; a denial is not retried. (One fault then success, for each of
-/// 500, ThrottlingException and 429, is in tests/cache.rs.)
+/// 500, ThrottlingException and 429, is in tests/it/cache.rs.)
 #[test]
 fn api_errors_are_retried_up_to_three_attempts() {
     for (faults, calls, served) in [
@@ -645,7 +643,7 @@ fn a_token_without_expiry_is_served_uncached() {
 /// `expiresAt` absurdly far ahead: served and cached, but believed for 12 h
 /// at most (src/cache.rs): an entry fetched 7 h ago is refreshed, one
 /// fetched 13 h ago is never served nor listed. (`expiresAt` in the past is
-/// `already_expired_token_is_returned_but_not_cached` in tests/cache.rs.)
+/// `already_expired_token_is_returned_but_not_cached` in tests/it/cache.rs.)
 #[test]
 fn an_absurd_expiry_is_believed_for_12_hours_at_most() {
     for lifetime in [1e12, 1e300] {
@@ -911,7 +909,7 @@ fn a_loose_entry_is_tightened_and_served() {
 }
 
 /// A FIFO at the entry path or at the lock path: no hang; the token is
-/// fetched and served. (A symlink at either path: tests/cache.rs.)
+/// fetched and served. (A symlink at either path: tests/it/cache.rs.)
 #[test]
 fn a_fifo_at_the_entry_or_lock_path_does_not_hang() {
     let t = setup();

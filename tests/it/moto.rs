@@ -1,10 +1,8 @@
 //! The built helper against a real moto server (see `support::moto`): the
 //! whole AWS SDK path, SigV4 signing included, with no traffic past loopback.
 
-mod support;
-
-use support::moto::{AccessKey, Moto, moto_password};
-use support::{NOT_FOUND, Run, Sandbox};
+use crate::support::moto::{AccessKey, Moto, moto_password};
+use crate::support::{self, NOT_FOUND, Run, Sandbox};
 
 use base64::Engine as _;
 

@@ -5,7 +5,7 @@
 //! failing check panics and fails its test (nothing catches it), after a
 //! line naming the file.
 
-#[path = "../fuzz/src/lib.rs"]
+#[path = "../../fuzz/src/lib.rs"]
 mod checks;
 
 use std::cell::RefCell;

@@ -6,7 +6,7 @@
 //! and writes one result row per case; each test here asserts on its own
 //! rows. It needs root and the tools `tests/e2e/install-deps.sh` installs: a
 //! missing tool is a failure naming its package, never a skip. Run it alone
-//! with `cargo test --test e2e -- --nocapture` to see the whole report.
+//! with `cargo test --test it e2e:: -- --nocapture` to see the whole report.
 
 use std::path::Path;
 use std::process::Command;

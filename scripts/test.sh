@@ -55,6 +55,8 @@ export MOTO_SERVER
 # --- hermetic AWS environment -------------------------------------------------
 # Tests never reach beyond loopback: no instance metadata service.
 export AWS_EC2_METADATA_DISABLED=true
+# Here a test whose root, moto or e2e tools are missing fails instead of skipping.
+export ECR_LOGIN_TEST_ALL=1
 
 # --- checks and tests ------------------------------------------------------------
 cargo fmt --check

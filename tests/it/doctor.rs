@@ -2,8 +2,8 @@
 //! and the exit code of each verdict moto can produce (the denials, which
 //! moto cannot, are the unit tests' fake's).
 
-use crate::support::Sandbox;
 use crate::support::moto::{DEFAULT_ACCOUNT, Moto};
+use crate::support::{self, Need, Sandbox};
 use serde_json::{Value, json};
 
 fn host() -> String {
@@ -53,6 +53,9 @@ fn push_image(moto: &Moto) {
 
 #[test]
 fn a_pullable_image_passes_every_step() {
+    if !support::require(Need::Moto) {
+        return;
+    }
     let moto = Moto::start();
     push_image(&moto);
     let sb = setup(&moto);
@@ -80,6 +83,9 @@ fn a_pullable_image_passes_every_step() {
 
 #[test]
 fn each_broken_link_has_its_exit_code() {
+    if !support::require(Need::Moto) {
+        return;
+    }
     let moto = Moto::start();
     push_image(&moto);
     let sb = setup(&moto);

@@ -4,13 +4,18 @@
 //!
 //! The suite runs once (the first test to need it starts it; the others wait)
 //! and writes one result row per case; each test here asserts on its own
-//! rows. It needs root and the tools `tests/e2e/install-deps.sh` installs: a
-//! missing tool is a failure naming its package, never a skip. Run it alone
-//! with `cargo test --test it e2e:: -- --nocapture` to see the whole report.
+//! rows. It needs root, moto and the tools `tests/e2e/install-deps.sh`
+//! installs: without them each test skips (`support::require(Need::E2e)`),
+//! or fails with `ECR_LOGIN_TEST_ALL=1`, as `scripts/test.sh` sets it; a
+//! tool `run.sh` needs beyond those is a failure naming its package. Run it
+//! alone with `cargo test --test it e2e:: -- --nocapture` to see the whole
+//! report.
 
 use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
+
+use crate::support::{self, Need};
 
 struct Suite {
     success: bool,
@@ -95,6 +100,9 @@ fn assert_group(groups: &[&str]) {
 
 #[test]
 fn setup_and_whole_suite_pass() {
+    if !support::require(Need::E2e) {
+        return;
+    }
     assert_group(&["setup"]);
     let s = suite();
     assert!(
@@ -111,30 +119,48 @@ fn setup_and_whole_suite_pass() {
 
 #[test]
 fn configure_writes_both_files_and_keeps_the_rest() {
+    if !support::require(Need::E2e) {
+        return;
+    }
     assert_group(&["configure"]);
 }
 
 #[test]
 fn skopeo_inspects_and_copies_from_both_accounts() {
+    if !support::require(Need::E2e) {
+        return;
+    }
     assert_group(&["skopeo"]);
 }
 
 #[test]
 fn podman_pulls_from_both_accounts() {
+    if !support::require(Need::E2e) {
+        return;
+    }
     assert_group(&["podman"]);
 }
 
 #[test]
 fn docker_cli_inspects_manifests_of_both_accounts() {
+    if !support::require(Need::E2e) {
+        return;
+    }
     assert_group(&["docker"]);
 }
 
 #[test]
 fn helper_protocol_errors_and_warm_cache() {
+    if !support::require(Need::E2e) {
+        return;
+    }
     assert_group(&["helper"]);
 }
 
 #[test]
 fn no_partial_files_and_one_api_call_per_uncached_get() {
+    if !support::require(Need::E2e) {
+        return;
+    }
     assert_group(&["files", "numbers"]);
 }

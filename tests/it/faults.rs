@@ -25,7 +25,7 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::support::fake_ecr::{FakeEcr, Fault, HUGE_BYTES};
-use crate::support::{self, NOT_FOUND, Run, Sandbox};
+use crate::support::{self, NOT_FOUND, Need, Run, Sandbox};
 
 const HOST: &str = "111111111111.dkr.ecr.us-east-1.amazonaws.com";
 const ACCOUNT: &str = "111111111111";
@@ -566,6 +566,9 @@ fn a_server_that_never_answers_is_retried_then_given_up() {
 /// this test on a loopback address, named in a private /etc/resolv.conf.
 #[test]
 fn a_name_server_that_never_answers_does_not_hold_the_answer() {
+    if !support::require(Need::Root) {
+        return;
+    }
     let dns = std::net::UdpSocket::bind("127.53.53.53:53")
         .expect("bind a silent name server on 127.53.53.53:53 (needs root)");
     let mut t = setup();
@@ -776,6 +779,9 @@ fn every_api_failure_falls_back_to_a_valid_cached_token() {
 /// is fetched and served, uncached.
 #[test]
 fn a_read_only_cache_directory_still_answers() {
+    if !support::require(Need::Root) {
+        return;
+    }
     let t = setup();
     let cache = t.sb.cache_dir();
     assert_answer(&t.get(HOST), &token(1));
@@ -840,6 +846,9 @@ fn a_missing_cache_directory_is_created_private() {
 /// served, and no temporary file is left behind.
 #[test]
 fn a_full_file_system_still_answers_and_leaves_no_temp_file() {
+    if !support::require(Need::Root) {
+        return;
+    }
     let t = setup();
     let cache = t.sb.cache_dir();
     fs::create_dir_all(&cache).unwrap();
@@ -877,6 +886,9 @@ fn a_full_file_system_still_answers_and_leaves_no_temp_file() {
 /// and the entry replaced by one of ours.
 #[test]
 fn an_entry_of_another_user_is_refused_and_replaced() {
+    if !support::require(Need::Root) {
+        return;
+    }
     let t = setup();
     assert_answer(&t.get(HOST), &token(1));
     let entry = only_entry(&t.sb.cache_dir());
@@ -968,6 +980,9 @@ fn passwd_home() -> PathBuf {
 /// over it); without one it answers uncached.
 #[test]
 fn without_home_the_helper_still_answers() {
+    if !support::require(Need::Root) {
+        return;
+    }
     let mut t = setup();
     t.sb.unset("HOME").unset("AWS_ECR_CACHE_DIR");
     let home = passwd_home();

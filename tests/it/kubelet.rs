@@ -8,7 +8,7 @@ use base64::Engine as _;
 
 use crate::support::fake_ecr::{FakeEcr, Fault};
 use crate::support::moto::{Moto, moto_password};
-use crate::support::{Run, Sandbox, binary, run_command};
+use crate::support::{self, Need, Run, Sandbox, binary, run_command};
 
 const ACCOUNT: &str = "111111111111";
 const REGISTRY: &str = "111111111111.dkr.ecr.us-east-1.amazonaws.com";
@@ -153,6 +153,9 @@ fn go_durations_parse() {
 
 #[test]
 fn moto_token_for_every_api_version() {
+    if !support::require(Need::Moto) {
+        return;
+    }
     let moto = Moto::start();
     let mut sb = Sandbox::new();
     moto.attach(&mut sb);
@@ -332,6 +335,9 @@ fn form_encoded(s: &str) -> String {
 
 #[test]
 fn service_account_token_assumes_the_annotated_role_and_shares_its_cache() {
+    if !support::require(Need::Moto) {
+        return;
+    }
     let SaSetup { moto, fake, sb } = sa_setup();
     let (token1, token2) = (sa_token(1), sa_token(2));
 
@@ -421,6 +427,9 @@ fn service_account_token_assumes_the_annotated_role_and_shares_its_cache() {
 
 #[test]
 fn service_account_role_from_the_environment() {
+    if !support::require(Need::Moto) {
+        return;
+    }
     let SaSetup { moto, fake, mut sb } = sa_setup();
     sb.set("AWS_ECR_KUBELET_ROLE_ARN", ROLE);
     let run = kubelet(&sb, &sa_request(&sa_token(1), serde_json::json!({})));

@@ -5,6 +5,20 @@
 //!     cargo test --test it                # every suite
 //!     cargo test --test it faults::       # one suite
 //!
+//! # Skipped tests, and `ECR_LOGIN_TEST_ALL=1`
+//!
+//! Plain `cargo test` passes for a contributor without root, moto or the
+//! end-to-end tools. A test that needs one of them starts with
+//! `support::require(Need::Root | Need::Moto | Need::E2e)`: when the need
+//! is not met, it writes one line to stderr and returns, passing:
+//!
+//!     skipped faults::a_read_only_cache_directory_still_answers: needs root (…)
+//!
+//! The line is written past libtest's output capture, so it shows without
+//! `--nocapture`. With `ECR_LOGIN_TEST_ALL=1` every such need is a failure
+//! with the same reason instead, never a skip: `scripts/test.sh` (and so CI)
+//! sets it, so there every test runs. See `support::need`.
+//!
 //! - `cache`: the token cache. `faults`: a broken API, a hostile machine,
 //!   and the secrets sweep. `load`: 64 processes at once.
 //! - `moto`, `doctor`, `policy`, `kubelet`, `registries`: the SDK path

@@ -2,7 +2,7 @@
 //! whole AWS SDK path, SigV4 signing included, with no traffic past loopback.
 
 use crate::support::moto::{AccessKey, Moto, moto_password};
-use crate::support::{self, NOT_FOUND, Run, Sandbox};
+use crate::support::{self, NOT_FOUND, Need, Run, Sandbox};
 
 use base64::Engine as _;
 
@@ -87,6 +87,9 @@ fn assert_no_leak(sb: &Sandbox, runs: &[&Run], secrets: &[&str]) {
 
 #[test]
 fn get_returns_moto_token_for_the_registry_id_in_the_host() {
+    if !support::require(Need::Moto) {
+        return;
+    }
     let moto = Moto::start();
     let sb = sandbox(&moto, KEY_ID, SECRET);
     let password = moto_password(ACCOUNT);
@@ -112,6 +115,9 @@ fn get_returns_moto_token_for_the_registry_id_in_the_host() {
 
 #[test]
 fn server_url_forms_are_echoed_trimmed() {
+    if !support::require(Need::Moto) {
+        return;
+    }
     let moto = Moto::start();
     let sb = sandbox(&moto, KEY_ID, SECRET);
     let password = moto_password(ACCOUNT);
@@ -155,6 +161,9 @@ fn server_url_forms_are_echoed_trimmed() {
 
 #[test]
 fn other_region_and_account_come_from_the_host() {
+    if !support::require(Need::Moto) {
+        return;
+    }
     let moto = Moto::start();
     let mut sb = sandbox(&moto, KEY_ID, SECRET);
     // The registry's region must win over the caller's default region.
@@ -176,6 +185,9 @@ fn other_region_and_account_come_from_the_host() {
 
 #[test]
 fn signatures_are_checked_when_moto_checks_them() {
+    if !support::require(Need::Moto) {
+        return;
+    }
     let moto = Moto::start();
     moto.enable_auth();
     let user: AccessKey = moto.create_ecr_user("ecr-puller");
@@ -216,6 +228,9 @@ fn signatures_are_checked_when_moto_checks_them() {
 
 #[test]
 fn expired_tokens_are_returned_but_never_served_from_cache() {
+    if !support::require(Need::Moto) {
+        return;
+    }
     // moto's tokens say they expired on 2015-01-01.
     let moto = Moto::start();
     let sb = sandbox(&moto, KEY_ID, SECRET);
@@ -239,6 +254,9 @@ fn expired_tokens_are_returned_but_never_served_from_cache() {
 
 #[test]
 fn list_is_a_json_object() {
+    if !support::require(Need::Moto) {
+        return;
+    }
     let moto = Moto::start();
     let sb = sandbox(&moto, KEY_ID, SECRET);
     let password = moto_password(ACCOUNT);
@@ -273,6 +291,9 @@ fn list_is_a_json_object() {
 /// cannot verify, and `create_ecr_user` still works once checking is on.
 #[test]
 fn harness_moto_auth_switch() {
+    if !support::require(Need::Moto) {
+        return;
+    }
     let moto = Moto::start();
     let unsigned_ecr = |moto: &Moto| {
         moto.request(

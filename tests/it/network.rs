@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use crate::support::fake_ecr::{ECR_TARGET, FakeEcr};
 use crate::support::proxy::{Proxy, ProxyRequest};
 use crate::support::tls::{DEFAULT_NAMES, TestCa, TlsForwarder};
-use crate::support::{NOT_FOUND, Run, Sandbox};
+use crate::support::{self, NOT_FOUND, Need, Run, Sandbox};
 
 const HOST: &str = "111111111111.dkr.ecr.us-east-1.amazonaws.com";
 const ACCOUNT: &str = "111111111111";
@@ -273,6 +273,9 @@ fn bad_ca_bundle_is_refused_without_panic() {
 
 #[test]
 fn https_proxy_is_used_for_an_https_endpoint() {
+    if !support::require(Need::Root) {
+        return;
+    }
     let mut net = setup();
     let proxy = Proxy::start();
     // A real AWS name, resolved only by a private /etc/hosts: even a helper
@@ -345,6 +348,9 @@ fn lowercase_proxy_variables_are_honoured() {
 
 #[test]
 fn http_proxy_is_used_for_an_http_endpoint() {
+    if !support::require(Need::Root) {
+        return;
+    }
     let fake = FakeEcr::start();
     let proxy = Proxy::start();
     let mut sb = Sandbox::new();

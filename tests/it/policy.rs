@@ -2,8 +2,8 @@
 //! `--apply` round-trips through moto's GetRepositoryPolicy and
 //! SetRepositoryPolicy, keeping statements it did not write.
 
-use crate::support::Sandbox;
 use crate::support::moto::{DEFAULT_ACCOUNT, Moto};
+use crate::support::{self, Need, Sandbox};
 use serde_json::{Value, json};
 
 fn registry() -> String {
@@ -104,6 +104,9 @@ fn bad_arguments_are_refused_with_the_reason() {
 
 #[test]
 fn apply_merges_by_sid_and_keeps_foreign_statements() {
+    if !support::require(Need::Moto) {
+        return;
+    }
     let moto = Moto::start();
     let mut sb = Sandbox::new();
     moto.attach(&mut sb);
@@ -188,6 +191,9 @@ fn apply_merges_by_sid_and_keeps_foreign_statements() {
 
 #[test]
 fn apply_to_a_missing_repository_fails_cleanly() {
+    if !support::require(Need::Moto) {
+        return;
+    }
     let moto = Moto::start();
     let mut sb = Sandbox::new();
     moto.attach(&mut sb);

@@ -2,9 +2,9 @@
 //! assumed role per registry (STS from moto, ECR from the project's fake),
 //! cached as tokens, and bad configuration files.
 
-use crate::support::Sandbox;
 use crate::support::fake_ecr::FakeEcr;
 use crate::support::moto::Moto;
+use crate::support::{self, Need, Sandbox};
 
 const CALLER_KEY: &str = "AKIACALLER0000000001";
 const A: &str = "111111111111.dkr.ecr.us-east-1.amazonaws.com";
@@ -57,6 +57,9 @@ fn a_profile_per_registry() {
 
 #[test]
 fn an_assumed_role_per_registry_is_cached_as_its_token() {
+    if !support::require(Need::Moto) {
+        return;
+    }
     let moto = Moto::start();
     let fake = FakeEcr::start();
     let mut sb = sandbox_with(
@@ -115,6 +118,9 @@ fn an_assumed_role_per_registry_is_cached_as_its_token() {
 
 #[test]
 fn the_same_registry_as_a_role_and_as_the_caller_never_share_a_token() {
+    if !support::require(Need::Moto) {
+        return;
+    }
     let moto = Moto::start();
     let fake = FakeEcr::start();
     let mut sb = sandbox_with(&fake, "");

@@ -4,8 +4,11 @@
 pub mod fake_ecr;
 pub mod loopback;
 pub mod moto;
+pub mod need;
 pub mod proxy;
 pub mod tls;
+
+pub use need::{Need, require};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

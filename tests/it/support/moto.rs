@@ -3,8 +3,9 @@
 //!
 //! Where the executable comes from: `$MOTO_SERVER`, else
 //! `<repo>/target/test-venv/bin/moto_server`, else `moto_server` on `PATH`.
-//! None of them is a test failure telling to run `scripts/test.sh`; these tests
-//! never skip.
+//! With none of them, a test that needs moto skips, or fails with
+//! `ECR_LOGIN_TEST_ALL=1` (`support::require(Need::Moto)`), telling to run
+//! `scripts/test.sh`.
 //!
 //! moto is started with `-p 0` (the OS picks a free port; the port is read off
 //! the "Running on http://127.0.0.1:PORT" line werkzeug prints once the socket
@@ -54,10 +55,11 @@ pub fn moto_password(registry_id: &str) -> String {
     format!("{registry_id}-auth-token")
 }
 
+const HOW: &str = "run `scripts/test.sh` (it installs the pinned moto[server] into \
+                   target/test-venv), or point MOTO_SERVER at a moto_server executable";
+
 /// Where `moto_server` is, or a failure message telling how to get it.
 pub fn moto_server_path() -> PathBuf {
-    const HOW: &str = "run `scripts/test.sh` (it installs the pinned moto[server] into \
-                       target/test-venv), or point MOTO_SERVER at a moto_server executable";
     if let Some(p) = std::env::var_os("MOTO_SERVER").filter(|p| !p.is_empty()) {
         let p = PathBuf::from(p);
         assert!(
@@ -67,22 +69,28 @@ pub fn moto_server_path() -> PathBuf {
         );
         return p;
     }
+    find_moto_server().unwrap_or_else(|e| panic!("{e}: {HOW}"))
+}
+
+/// Where `moto_server` is when `MOTO_SERVER` is unset: the venv
+/// `scripts/test.sh` makes, else `PATH`; or what was looked at.
+pub fn find_moto_server() -> Result<PathBuf, String> {
     let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-venv/bin/moto_server");
     if venv.is_file() {
-        return venv;
+        return Ok(venv);
     }
     if let Some(path) = std::env::var_os("PATH") {
         for dir in std::env::split_paths(&path) {
             let p = dir.join("moto_server");
             if p.is_file() {
-                return p;
+                return Ok(p);
             }
         }
     }
-    panic!(
-        "moto_server not found (MOTO_SERVER unset, no {}, none on PATH): {HOW}",
+    Err(format!(
+        "moto_server not found (MOTO_SERVER unset, no {}, none on PATH)",
         venv.display()
-    );
+    ))
 }
 
 /// An IAM access key moto created. `Debug` never shows the secret.

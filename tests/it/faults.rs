@@ -978,6 +978,11 @@ fn passwd_home() -> PathBuf {
 /// `HOME` unset and no `AWS_ECR_CACHE_DIR`: the helper answers. With a
 /// passwd entry it caches below that entry's home (here a stand-in bound
 /// over it); without one it answers uncached.
+///
+/// The checkout, and so the binary under test, may well be below that home
+/// (where most people clone): each run first binds the binary onto a file
+/// in the sandbox, and runs it from there, so that no mount over the home
+/// can hide it.
 #[test]
 fn without_home_the_helper_still_answers() {
     if !support::require(Need::Root) {
@@ -987,13 +992,22 @@ fn without_home_the_helper_still_answers() {
     t.sb.unset("HOME").unset("AWS_ECR_CACHE_DIR");
     let home = passwd_home();
     assert!(home.is_dir(), "passwd home {home:?} is not a directory");
+    let sandbox = t.sb.path().canonicalize().unwrap();
+    assert!(
+        !sandbox.starts_with(home.canonicalize().unwrap()),
+        "the sandbox {sandbox:?} is below the passwd home {home:?}, which this test hides: \
+         point TMPDIR elsewhere"
+    );
+    let outside = t.sb.path().join("bin/docker-credential-ecr-login");
+    fs::create_dir(outside.parent().unwrap()).unwrap();
+    fs::write(&outside, b"").unwrap();
     let stand_in = t.sb.path().join("passwd-home");
     fs::create_dir(&stand_in).unwrap();
 
-    let bind_home = "mount --bind \"$1\" \"$2\" && exec \"$0\" get";
+    let bind_home = "mount --bind \"$0\" \"$1\" && mount --bind \"$2\" \"$3\" && exec \"$1\" get";
     let run = t.run_cmd(
         "get, no HOME",
-        t.in_mount_ns(bind_home, &[&stand_in, &home]),
+        t.in_mount_ns(bind_home, &[&outside, &stand_in, &home]),
         Input::text(HOST),
     );
     assert_answer(&run, &token(1));
@@ -1013,12 +1027,13 @@ fn without_home_the_helper_still_answers() {
     fs::write(&nsswitch, "passwd: files\ngroup: files\nhosts: files\n").unwrap();
     let canary = t.sb.path().join("canary-home");
     fs::create_dir(&canary).unwrap();
-    let no_user = "mount --bind \"$1\" /etc/passwd && mount --bind \"$2\" /etc/nsswitch.conf \
-        && mount --bind \"$3\" \"$4\" && exec \"$0\" get";
+    let no_user = "mount --bind \"$0\" \"$1\" && mount --bind \"$2\" /etc/passwd \
+        && mount --bind \"$3\" /etc/nsswitch.conf && mount --bind \"$4\" \"$5\" \
+        && exec \"$1\" get";
     for i in 0..2 {
         let run = t.run_cmd(
             &format!("get, no HOME nor passwd entry ({i})"),
-            t.in_mount_ns(no_user, &[&passwd, &nsswitch, &canary, &home]),
+            t.in_mount_ns(no_user, &[&outside, &passwd, &nsswitch, &canary, &home]),
             Input::text(HOST),
         );
         assert_answer(&run, &token(2 + i));

@@ -26,7 +26,8 @@
 //! - `network`: CA bundles and proxies. `e2e`: skopeo, podman and docker
 //!   through the helper (`tests/e2e/`).
 //! - `fuzz_corpus`: the fuzz corpora replayed. `packaging`: the man page,
-//!   completions and package definitions.
+//!   completions and package definitions. `layout`: the rules that keep
+//!   `src/`'s layers apart.
 
 mod cache;
 mod doctor;
@@ -34,6 +35,7 @@ mod e2e;
 mod faults;
 mod fuzz_corpus;
 mod kubelet;
+mod layout;
 mod load;
 mod moto;
 mod network;

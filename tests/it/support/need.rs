@@ -21,6 +21,8 @@
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 
 use super::moto;
 
@@ -112,9 +114,11 @@ fn missing(need: Need) -> Vec<Missing> {
             how: ROOT_HOW,
         });
     }
-    if matches!(need, Need::Moto | Need::E2e) && !has_moto() {
+    if matches!(need, Need::Moto | Need::E2e)
+        && let Some(what) = moto_missing()
+    {
         missing.push(Missing {
-            what: "moto_server".into(),
+            what,
             how: MOTO_HOW,
         });
     }
@@ -142,12 +146,41 @@ fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-/// A moto_server where `support::moto` looks. An explicit `MOTO_SERVER`
-/// counts as there: if it is wrong, `Moto::start` fails saying so (a wrong
-/// setting is never a skip).
-fn has_moto() -> bool {
-    std::env::var_os("MOTO_SERVER").is_some_and(|p| !p.is_empty())
-        || moto::find_moto_server().is_ok()
+/// What is wrong with moto, if anything: none where `support::moto`
+/// looks, or the one found there does not run (a venv made by another
+/// user, a pyenv shim of another Python: `moto_server --help` fails; asked
+/// once per test run). An explicit `MOTO_SERVER` counts as there: if it is
+/// wrong, `Moto::start` fails saying so (a wrong setting is never a skip).
+fn moto_missing() -> Option<String> {
+    if std::env::var_os("MOTO_SERVER").is_some_and(|p| !p.is_empty()) {
+        return None;
+    }
+    static FOUND: OnceLock<Option<String>> = OnceLock::new();
+    FOUND
+        .get_or_init(|| match moto::find_moto_server() {
+            Err(_) => Some("moto_server".into()),
+            Ok(path) => runs(&path)
+                .err()
+                .map(|e| format!("a moto_server that runs ({} --help: {e})", path.display())),
+        })
+        .clone()
+}
+
+/// Whether `exe --help` runs and exits 0; else why not.
+fn runs(exe: &Path) -> Result<(), String> {
+    let out = Command::new(exe)
+        .arg("--help")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| e.to_string())?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let last = stderr.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
+    Err(format!("{}: {}", out.status, last.trim()))
 }
 
 /// The docker CLI the suite runs: `E2E_DOCKER`, else /usr/bin/docker, else
@@ -221,4 +254,13 @@ fn with_test_all_a_missing_need_is_a_failure() {
     );
     assert!(message.contains("ECR_LOGIN_TEST_ALL=1"), "{message}");
     assert!(out.is_empty(), "a failure is not also a skip");
+}
+
+#[test]
+fn a_moto_server_that_does_not_run_is_missing() {
+    assert_eq!(runs(Path::new("/bin/true")), Ok(()));
+    let failed = runs(Path::new("/bin/false")).unwrap_err();
+    assert!(failed.contains("exit status: 1"), "{failed}");
+    let absent = runs(Path::new("/nonexistent/moto_server")).unwrap_err();
+    assert!(absent.contains("No such file"), "{absent}");
 }

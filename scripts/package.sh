@@ -195,7 +195,7 @@ stage_into() {
         case "$type" in
             file)
                 [ "$src" = @binary ] && src="$BINARY"
-                [ -f "$src" ] || die "packaging/files.txt: $src does not exist (generated files: UPDATE_GENERATED=1 cargo test --test packaging)"
+                [ -f "$src" ] || die "packaging/files.txt: $src does not exist (generated files: UPDATE_GENERATED=1 cargo test --test it packaging::)"
                 if [[ "$dest" == *.gz && "$src" != *.gz ]]; then
                     gzip -9n -c "$src" >"$dir$dest"
                 else

@@ -32,9 +32,10 @@ if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import ensurepip, venv'
 fi
 
 # --- system tools (apt) ------------------------------------------------------
-# The end-to-end suite (tests/e2e.rs) needs real clients and a real registry:
+# The end-to-end suite (tests/it/e2e.rs) needs real clients and a real registry:
 # skopeo, podman, docker-registry, the docker CLI. It runs in a private network
-# namespace, so it needs root; it fails (never skips) when a tool is missing.
+# namespace, so it needs root; under this script (ECR_LOGIN_TEST_ALL=1) a
+# missing tool is a failure, never a skip.
 [ "$(id -u)" = 0 ] || die "the end-to-end suite needs root (network namespaces, bind mounts)"
 bash tests/e2e/install-deps.sh
 
@@ -65,6 +66,9 @@ cargo test --locked --no-fail-fast
 
 # --- the release build, once, and the packages made from it ---------------------
 cargo build --release --locked
+# A position-independent executable, as distributions' hardening asks.
+readelf -h target/release/docker-credential-ecr-login | grep -q 'Type:.*DYN' \
+    || die "target/release/docker-credential-ecr-login is not a PIE (readelf -h: Type is not DYN)"
 scripts/package.sh --install-deps --binary target/release/docker-credential-ecr-login test
 
 # --- the benchmark, quick: every step must work; no time is asserted ------------

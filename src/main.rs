@@ -35,7 +35,7 @@ impl docker::Backend for App<'_> {
 /// std's start-up already does what the protocol needs: SIGPIPE is ignored
 /// (a closed stdout is an `EPIPE` error, exit 1), fds 0-2 are opened on
 /// /dev/null if closed (a log file must never become fd 2), and stdout is
-/// flushed at exit; tests/faults.rs checks each.
+/// flushed at exit; tests/it/faults.rs checks each.
 fn main() -> std::process::ExitCode {
     let code = run();
     let _ = std::io::stdout().flush();

@@ -1,5 +1,5 @@
 //! `cargo fuzz run auth_token`: see fuzz/README.md; the invariants are
-//! `ecr_login_fuzz::auth_token`, which `tests/fuzz_corpus.rs` replays too.
+//! `ecr_login_fuzz::auth_token`, which `tests/it/fuzz_corpus.rs` replays too.
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| ecr_login_fuzz::auth_token(data));

@@ -1,7 +1,7 @@
 //! The invariants the fuzz targets check, one public function per target.
 //!
 //! This file is the single copy: each `fuzz_targets/<target>.rs` calls the
-//! function of its name, and `tests/fuzz_corpus.rs` includes this file
+//! function of its name, and `tests/it/fuzz_corpus.rs` includes this file
 //! (`#[path]`) to replay every corpus file through the same functions with
 //! plain `cargo test`. A check fails by panicking; nothing here catches a
 //! panic. It may use only `ecr_login`, `std`, `serde_json` and `base64`,

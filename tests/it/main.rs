@@ -27,11 +27,12 @@
 //!   through the helper (`tests/e2e/`).
 //! - `fuzz_corpus`: the fuzz corpora replayed. `packaging`: the man page,
 //!   completions and package definitions. `layout`: the rules that keep
-//!   `src/`'s layers apart.
+//!   `src/`'s layers apart. `executable`: how the binary is linked.
 
 mod cache;
 mod doctor;
 mod e2e;
+mod executable;
 mod faults;
 mod fuzz_corpus;
 mod kubelet;

@@ -70,6 +70,7 @@ class Proc:
         self.ms = (self.end - self.start) / 1e6
         self.maxrss_kb = line["maxrss_kb"]
         self.cpu_ms = line["cpu_us"] / 1e3
+        self.minflt = line.get("minflt", 0)
         self.out, self.err = out, err
 
 
@@ -498,6 +499,8 @@ def variants_table(b, variants, rounds, build_times=None):
     hs = {v.name: Series() for v in variants}
     cs = {v.name: Series() for v in variants}
     hr = {v.name: Series() for v in variants}
+    cc = {v.name: Series() for v in variants}
+    cf = {v.name: Series() for v in variants}
     warm = {v.name: os.path.join(b.work, "cache", f"variant-{i}") for i, v in enumerate(variants)}
     for v in variants:
         p = run_one(v.argv(), b.env.make(b.homes[b.ours.name], warm[v.name]), ONE + "\n")
@@ -516,12 +519,15 @@ def variants_table(b, variants, rounds, build_times=None):
             check_get(p, v, "111111111111")
             if r >= b.args.warmup:
                 cs[v.name].add(p.ms)
-    lines = ["| build | size (stripped) | hit latency | miss latency | hit peak RSS | build time |",
-             "|---|---|---|---|---|---|"]
+                cc[v.name].add(p.cpu_ms)
+                cf[v.name].add(p.minflt)
+    lines = ["| build | size (stripped) | hit latency | miss latency | miss CPU (user + system) | miss minor faults | hit peak RSS | build time |",
+             "|---|---|---|---|---|---|---|---|"]
     for v in variants:
         bt = (build_times or {}).get(v.name, "–")
         lines.append(f"| {v.name} | {os.path.getsize(v.path) / 1e6:.2f} MB | {hs[v.name].fmt('ms', 2)} | "
-                     f"{cs[v.name].fmt('ms', 2)} | {mb(hr[v.name])} | {bt} |")
+                     f"{cs[v.name].fmt('ms', 2)} | {cc[v.name].fmt('ms', 2)} | "
+                     f"{cf[v.name].fmt('', 0)} | {mb(hr[v.name])} | {bt} |")
     return "\n".join(lines)
 
 

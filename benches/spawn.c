@@ -13,9 +13,10 @@
  * overhead is outside the window. It is the same for every helper measured.
  *
  * Each line: {"i":I,"pid":P,"code":C,"signal":S,"start_ns":..,"end_ns":..,
- * "maxrss_kb":K,"cpu_us":U}, where start and end are CLOCK_MONOTONIC
- * nanoseconds and cpu_us is the child's user + system CPU time (all its
- * threads), from the same wait4. Any child still alive after TIMEOUT_SECS is
+ * "maxrss_kb":K,"cpu_us":U,"minflt":F}, where start and end are
+ * CLOCK_MONOTONIC nanoseconds, cpu_us is the child's user + system CPU time
+ * (all its threads) and minflt its minor page faults, from the same wait4.
+ * Any child still alive after TIMEOUT_SECS is
  * killed (SIGKILL).
  */
 #define _GNU_SOURCE
@@ -117,10 +118,11 @@ int main(int argc, char **argv) {
         int code = WIFEXITED(status[i]) ? WEXITSTATUS(status[i]) : -1;
         int sig = WIFSIGNALED(status[i]) ? WTERMSIG(status[i]) : 0;
         printf("{\"i\":%d,\"pid\":%d,\"code\":%d,\"signal\":%d,\"start_ns\":%lld,\"end_ns\":%lld,"
-               "\"maxrss_kb\":%ld,\"cpu_us\":%lld}\n",
+               "\"maxrss_kb\":%ld,\"cpu_us\":%lld,\"minflt\":%ld}\n",
                i, -pids[i], code, sig, start[i], end[i], ru[i].ru_maxrss,
                (long long)(ru[i].ru_utime.tv_sec + ru[i].ru_stime.tv_sec) * 1000000LL +
-                   ru[i].ru_utime.tv_usec + ru[i].ru_stime.tv_usec);
+                   ru[i].ru_utime.tv_usec + ru[i].ru_stime.tv_usec,
+               ru[i].ru_minflt);
     }
     return 0;
 }

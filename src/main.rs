@@ -10,8 +10,8 @@ use ecr_login::commands::cli::{self, Cli, Command};
 use ecr_login::commands::{configure, doctor, policy};
 use ecr_login::config::Config;
 use ecr_login::helper::cache::Cache;
-use ecr_login::helper::routes::Routes;
-use ecr_login::helper::{self, Credentials, GetError, Helper};
+use ecr_login::helper::routes::RulesFile;
+use ecr_login::helper::{self, Credentials, GetError, Helper, RouteTable};
 use ecr_login::serve::{docker, kubelet};
 use ecr_login::{error_chain, logging};
 
@@ -85,12 +85,12 @@ fn run() -> u8 {
 /// Runs `f` with the helper every entry point shares: the configured
 /// cache, identity and per-registry routes.
 fn with_helper<T>(config: &Config, source: &AwsTokenSource, f: impl FnOnce(Helper<'_>) -> T) -> T {
-    let routes = Routes::new(config.registry_config.clone());
+    let routes = RulesFile::new(config.registry_config.clone());
     f(Helper {
         cache: config.cache_dir.clone().map(Cache::new),
         identity: config.identity.clone(),
         source,
-        routes: &|r| routes.route(r),
+        routes: &routes,
         now: helper::unix_now,
         // Whoever holds the lock is itself bounded by the fetch timeout.
         lock_wait: config.timeout * 5,
@@ -171,7 +171,7 @@ fn run_doctor(args: &cli::DoctorArgs, config: &Config, source: &AwsTokenSource) 
             }
         }
     };
-    let routes = Routes::new(config.registry_config.clone());
+    let routes = RulesFile::new(config.registry_config.clone());
     let credentials = doctor::parse_image(&args.image)
         .and_then(|i| ecr_login::registry::parse(&i.host).ok())
         .map(|r| routes.route(&r));

@@ -40,7 +40,25 @@ pub enum GetError {
 }
 
 /// Picks the credentials for a registry, from configuration alone.
-pub type Routes<'a> = &'a dyn Fn(&Registry) -> Result<CredentialSource, GetError>;
+pub trait RouteTable {
+    /// What `route` answers from, as a version: it is part of the cache
+    /// key, so that a hit routes nothing (the rules file is not read) and
+    /// an entry routed by an older file is never served.
+    fn version(&self) -> String {
+        String::new()
+    }
+
+    fn route(&self, registry: &Registry) -> Result<CredentialSource, GetError>;
+}
+
+/// A function is a table that never changes.
+impl<F: Fn(&Registry) -> Result<CredentialSource, GetError>> RouteTable for F {
+    fn route(&self, registry: &Registry) -> Result<CredentialSource, GetError> {
+        self(registry)
+    }
+}
+
+pub type Routes<'a> = &'a dyn RouteTable;
 
 /// The standard chain for every registry.
 pub fn default_routes(_: &Registry) -> Result<CredentialSource, GetError> {
@@ -94,22 +112,22 @@ impl Helper<'_> {
         credentials: Option<CredentialSource>,
     ) -> Result<Served, GetError> {
         let registry = registry::parse(server_url)?;
-        let credentials = match credentials {
-            Some(c) => c,
-            None => (self.routes)(&registry)?,
-        };
         let served = |password: Secret<String>, fetched_at: i64, expires_at: i64| Served {
             registry: registry.clone(),
             password,
             expires_at: effective_expiry(fetched_at, expires_at),
         };
         let Some(cache) = &self.cache else {
+            let credentials = match credentials {
+                Some(c) => c,
+                None => self.routes.route(&registry)?,
+            };
             let now = (self.now)();
             return self
                 .fetch(&registry, &credentials)
                 .map(|t| served(t.password, now, t.expires_at));
         };
-        let key = entry_key(&registry.scope(), &credentials.identity(&self.identity));
+        let key = self.entry_key(&registry, credentials.as_ref());
         let cached = cache.load(&key);
         if let Some(e) = cached
             .as_ref()
@@ -136,6 +154,10 @@ impl Helper<'_> {
             tracing::debug!(registry = %registry, "refreshed by another process");
             return Ok(served(e.password.clone(), e.fetched_at, e.expires_at));
         }
+        let credentials = match credentials {
+            Some(c) => c,
+            None => self.routes.route(&registry)?,
+        };
         match self.fetch(&registry, &credentials) {
             Ok(token) => {
                 if token.expires_at > now {
@@ -162,6 +184,17 @@ impl Helper<'_> {
                 None => Err(err),
             },
         }
+    }
+
+    /// The registry's cache entry: a given source keys by its own identity;
+    /// a configured route by the rules' version, so that a hit routes
+    /// nothing.
+    fn entry_key(&self, registry: &Registry, credentials: Option<&CredentialSource>) -> String {
+        let identity = match credentials {
+            Some(c) => c.identity(&self.identity),
+            None => format!("rules={}\0{}", self.routes.version(), self.identity),
+        };
+        entry_key(&registry.scope(), &identity)
     }
 
     fn fetch(
@@ -253,7 +286,7 @@ mod tests {
     }
 
     // Tests in one binary run in parallel threads; each owns a clock slot.
-    static CLOCKS: [AtomicI64; 12] = [const { AtomicI64::new(0) }; 12];
+    static CLOCKS: [AtomicI64; 13] = [const { AtomicI64::new(0) }; 13];
     macro_rules! clock {
         ($i:expr) => {{
             fn now() -> i64 {
@@ -373,11 +406,12 @@ mod tests {
         let (now, set) = clock!(11);
         set(1000);
         let cache = Cache::new(tmp.path());
-        let registry = registry::parse(HOST).unwrap();
-        let key = entry_key(
-            &registry.scope(),
-            &CredentialSource::Chain.identity("env:AKIA1"),
-        );
+        let fake = Fake::new(vec![]);
+        let h = Helper {
+            lock_wait: Duration::from_secs(30),
+            ..helper(Some(tmp.path()), &fake, now)
+        };
+        let key = h.entry_key(&registry::parse(HOST).unwrap(), None);
         let lock = cache.lock(&key, Duration::from_secs(1)).unwrap();
         let other = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(200));
@@ -391,11 +425,6 @@ mod tests {
             cache.store(&key, &entry).unwrap();
             drop(lock);
         });
-        let fake = Fake::new(vec![]);
-        let h = Helper {
-            lock_wait: Duration::from_secs(30),
-            ..helper(Some(tmp.path()), &fake, now)
-        };
         assert_eq!(h.get(HOST).unwrap().secret.expose(), "theirs");
         assert_eq!(fake.calls.get(), 0);
         other.join().unwrap();
@@ -530,6 +559,50 @@ mod tests {
             "role"
         );
         assert_eq!(fake.calls.get(), 2);
+    }
+
+    /// A table that counts its routings and whose version can change.
+    struct Table {
+        version: RefCell<String>,
+        routed: Cell<usize>,
+    }
+
+    impl RouteTable for Table {
+        fn version(&self) -> String {
+            self.version.borrow().clone()
+        }
+        fn route(&self, _: &Registry) -> Result<CredentialSource, GetError> {
+            self.routed.set(self.routed.get() + 1);
+            Ok(CredentialSource::Profile(self.version.borrow().clone()))
+        }
+    }
+
+    /// A hit routes nothing (the rules file is not read); a new version of
+    /// the rules is a miss, routed afresh.
+    #[test]
+    fn a_hit_routes_nothing_and_new_rules_are_a_miss() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (now, set) = clock!(12);
+        set(1000);
+        let fake = Fake::new(vec![token("v1", 1000 + 12 * H), token("v2", 1000 + 12 * H)]);
+        let table = Table {
+            version: RefCell::new("v1".into()),
+            routed: Cell::new(0),
+        };
+        let h = Helper {
+            routes: &table,
+            ..helper(Some(tmp.path()), &fake, now)
+        };
+        assert_eq!(h.get(HOST).unwrap().secret.expose(), "v1");
+        assert_eq!(h.get(HOST).unwrap().secret.expose(), "v1");
+        assert_eq!((table.routed.get(), fake.calls.get()), (1, 1));
+        *table.version.borrow_mut() = "v2".into();
+        assert_eq!(h.get(HOST).unwrap().secret.expose(), "v2");
+        assert_eq!((table.routed.get(), fake.calls.get()), (2, 2));
+        assert_eq!(
+            fake.credentials.borrow()[1],
+            CredentialSource::Profile("v2".into())
+        );
     }
 
     #[test]

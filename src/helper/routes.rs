@@ -4,7 +4,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::helper::GetError;
+use crate::helper::{GetError, RouteTable};
 use crate::registry::rules::{RegistryConfig, RegistryConfigError, parse};
 use crate::registry::{CredentialSource, Registry};
 
@@ -20,26 +20,56 @@ pub fn load(path: &Path) -> Result<Option<RegistryConfig>, RegistryConfigError> 
     }
 }
 
-/// The routes of a configuration file, read on first use only: `list`
-/// and non-ECR hosts never touch it.
+/// The routes of a configuration file, read on a miss only: a hit, `list`
+/// and non-ECR hosts never read it (a hit looks at its metadata).
 #[derive(Debug)]
-pub struct Routes {
+pub struct RulesFile {
     path: Option<PathBuf>,
     loaded: std::cell::OnceCell<Result<Option<RegistryConfig>, String>>,
 }
 
-impl Routes {
+impl RulesFile {
     pub fn new(path: Option<PathBuf>) -> Self {
-        Routes {
+        RulesFile {
             path,
             loaded: std::cell::OnceCell::new(),
+        }
+    }
+}
+
+impl RouteTable for RulesFile {
+    /// The file's identity and last change: a new version whenever it is
+    /// created, removed, replaced or written.
+    fn version(&self) -> String {
+        let Some(path) = &self.path else {
+            return "none".into();
+        };
+        match std::fs::metadata(path) {
+            Ok(m) => {
+                let modified = m
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_nanos());
+                #[cfg(unix)]
+                let inode = {
+                    use std::os::unix::fs::MetadataExt;
+                    format!("{}:{}:{}.{}", m.dev(), m.ino(), m.ctime(), m.ctime_nsec())
+                };
+                #[cfg(not(unix))]
+                let inode = String::new();
+                format!("{}:{modified}:{inode}", m.len())
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => "absent".into(),
+            // Unreadable: the miss's read reports it.
+            Err(_) => "unreadable".into(),
         }
     }
 
     /// The credentials for a registry. A broken file fails every registry:
     /// serving one it meant to map with other credentials would only turn
     /// into a puzzling 401.
-    pub fn route(&self, registry: &Registry) -> Result<CredentialSource, GetError> {
+    fn route(&self, registry: &Registry) -> Result<CredentialSource, GetError> {
         let loaded = self.loaded.get_or_init(|| match &self.path {
             None => Ok(None),
             Some(p) => load(p).map_err(|e| e.to_string()),
@@ -81,7 +111,7 @@ mod tests {
     fn routes_load_lazily_and_a_broken_file_fails_every_registry() {
         let tmp = tempfile::tempdir().unwrap();
         let p = tmp.path().join("c.toml");
-        let routes = Routes::new(Some(p.clone()));
+        let routes = RulesFile::new(Some(p.clone()));
         std::fs::write(&p, "[[registry]]\naccount = 1\n").unwrap();
         let r = reg("999999999999.dkr.ecr.us-east-1.amazonaws.com");
         match routes.route(&r) {
@@ -89,14 +119,37 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(
-            Routes::new(None).route(&r).unwrap(),
+            RulesFile::new(None).route(&r).unwrap(),
             CredentialSource::Chain
         );
         assert_eq!(
-            Routes::new(Some(tmp.path().join("absent.toml")))
+            RulesFile::new(Some(tmp.path().join("absent.toml")))
                 .route(&r)
                 .unwrap(),
             CredentialSource::Chain
         );
+    }
+
+    #[test]
+    fn the_version_changes_with_the_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("c.toml");
+        let routes = RulesFile::new(Some(p.clone()));
+        let absent = routes.version();
+        std::fs::write(&p, "# one\n").unwrap();
+        let one = routes.version();
+        // Same size, written again later: still another version.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&p, "# two\n").unwrap();
+        let two = routes.version();
+        std::fs::remove_file(&p).unwrap();
+        let versions = [absent.clone(), one, two, routes.version()];
+        assert_eq!(versions[3], absent);
+        for (i, a) in versions[..3].iter().enumerate() {
+            for b in &versions[i + 1..3] {
+                assert_ne!(a, b);
+            }
+        }
+        assert_eq!(RulesFile::new(None).version(), "none");
     }
 }

@@ -109,12 +109,27 @@ pub fn glob_match(pattern: &str, host: &str) -> bool {
     p[pi..].iter().all(|&c| c == b'*')
 }
 
-fn line_of(text: &str, span: Range<usize>) -> usize {
-    text[..span.start.min(text.len())]
-        .bytes()
-        .filter(|&b| b == b'\n')
-        .count()
-        + 1
+/// Where each line starts, so that a span's line is a binary search, not
+/// a count from the top (which made a long file quadratic).
+struct Lines(Vec<usize>);
+
+impl Lines {
+    fn of(text: &str) -> Lines {
+        let starts = std::iter::once(0)
+            .chain(
+                text.bytes()
+                    .enumerate()
+                    .filter(|&(_, b)| b == b'\n')
+                    .map(|(i, _)| i + 1),
+            )
+            .collect();
+        Lines(starts)
+    }
+
+    /// The 1-based line of a span's start.
+    fn line(&self, span: Range<usize>) -> usize {
+        self.0.partition_point(|&start| start <= span.start)
+    }
 }
 
 /// Parses the file's text; every mistake names its line and the fix.
@@ -125,8 +140,9 @@ pub fn parse(path: &Path, text: &str) -> Result<RegistryConfig, RegistryConfigEr
         message,
         fix: fix.to_owned(),
     };
+    let lines = Lines::of(text);
     let raw: RawFile = toml::from_str(text).map_err(|e| {
-        let line = e.span().map_or(1, |s| line_of(text, s));
+        let line = e.span().map_or(1, |s| lines.line(s));
         let message = e.message().trim().to_owned();
         let fix = if message.contains("unknown field") {
             format!("check the spelling; a [[registry]] takes {KNOWN_KEYS}")
@@ -139,7 +155,7 @@ pub fn parse(path: &Path, text: &str) -> Result<RegistryConfig, RegistryConfigEr
     })?;
     let mut rules = Vec::new();
     for spanned in raw.registry {
-        let line = line_of(text, spanned.span());
+        let line = lines.line(spanned.span());
         let r = spanned.into_inner();
         let err = |message: &str, fix: &str| invalid(line, message.to_owned(), fix);
 

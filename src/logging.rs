@@ -4,7 +4,6 @@
 //! so they are never let through. Our errors carry their causes instead.
 
 use std::fs::OpenOptions;
-use std::os::unix::fs::OpenOptionsExt;
 use std::sync::Mutex;
 
 use tracing_subscriber::filter::{LevelFilter, Targets};
@@ -20,10 +19,13 @@ pub fn init(config: Option<&LogConfig>) {
         .with_target("ecr_login", level)
         .with_target("docker_credential_ecr_login", level);
     let file = config.file.as_ref().and_then(|path| {
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
+        let mut options = OpenOptions::new();
+        options.create(true).append(true);
+        // A new log is the user's alone: 0600 on Unix; on Windows it takes
+        // its directory's access control list.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options
             .open(path)
             .inspect_err(|e| {
                 // Logging was asked for; say once why it goes to stderr.

@@ -3,12 +3,11 @@
 
 use std::fs;
 use std::io::{self, Write};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::helper::fsutil::{Durability, atomic_write, create_private_dir};
+use crate::helper::fsutil::{Durability, atomic_write, create_private_dir, unix_mode};
 use crate::registry::{self, Registry};
 
 /// The `credHelpers` value that makes docker run `docker-credential-ecr-login`.
@@ -179,7 +178,7 @@ pub fn docker_config_path(
         return Ok(PathBuf::from(dir).join("config.json"));
     }
     var("HOME")
-        .map(|h| PathBuf::from(h).join(".docker/config.json"))
+        .map(|h| PathBuf::from(h).join(".docker").join("config.json"))
         .ok_or_else(|| ConfigureError::NoPath {
             what: "docker config",
             why: "HOME and DOCKER_CONFIG are unset; pass --docker-config".into(),
@@ -206,13 +205,15 @@ pub fn containers_auth_path(
         })
 }
 
-/// Whether `docker-credential-ecr-login` is found on `PATH` as docker looks.
+/// Whether `docker-credential-ecr-login` is found on `PATH` as docker looks:
+/// as an executable file (on Unix, one with an execute bit; Windows has
+/// none).
 pub fn on_path(path_var: Option<&str>) -> bool {
+    let executable =
+        |m: &fs::Metadata| m.is_file() && (!cfg!(unix) || unix_mode(m, 0) & 0o111 != 0);
     path_var.is_some_and(|p| {
-        std::env::split_paths(p).any(|dir| {
-            fs::metadata(dir.join(BINARY))
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
+        std::env::split_paths(p)
+            .any(|dir| fs::metadata(dir.join(BINARY)).is_ok_and(|m| executable(&m)))
     })
 }
 
@@ -267,7 +268,8 @@ pub fn run(
 
 /// Edits one file on disk (or prints it, with `dry_run`). A symlinked
 /// config is written through to its target, as users of dotfile managers
-/// expect; the file keeps its mode, and a new one is 0600.
+/// expect; on Unix the file keeps its mode, and a new one is 0600 (on
+/// Windows the file replaced takes its directory's access control list).
 pub fn apply(
     path: &Path,
     hosts: &[String],
@@ -288,11 +290,7 @@ pub fn apply(
     };
     let (existing, mode) = match fs::read_to_string(&target) {
         Ok(text) => {
-            let mode = fs::metadata(&target)
-                .map_err(read_err)?
-                .permissions()
-                .mode()
-                & 0o7777;
+            let mode = unix_mode(&fs::metadata(&target).map_err(read_err)?, 0o600);
             (Some(text), mode)
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => (None, 0o600),
@@ -537,24 +535,25 @@ mod tests {
                     .map(|(_, v)| v.to_string())
             }
         };
-        let p = |r: Result<PathBuf, ConfigureError>| r.unwrap().to_string_lossy().into_owned();
+        // Compared as paths: on Windows, join puts backslashes in.
+        let p = |r: Result<PathBuf, ConfigureError>| r.unwrap();
         assert_eq!(
             p(docker_config_path(None, &vars(&[("HOME", "/h")]))),
-            "/h/.docker/config.json"
+            Path::new("/h/.docker/config.json")
         );
         assert_eq!(
             p(docker_config_path(
                 None,
                 &vars(&[("HOME", "/h"), ("DOCKER_CONFIG", "/d")])
             )),
-            "/d/config.json"
+            Path::new("/d/config.json")
         );
         assert_eq!(
             p(docker_config_path(
                 Some("/x.json".into()),
                 &vars(&[("DOCKER_CONFIG", "/d")])
             )),
-            "/x.json"
+            Path::new("/x.json")
         );
         assert!(docker_config_path(None, &vars(&[])).is_err());
         assert_eq!(
@@ -562,14 +561,14 @@ mod tests {
                 None,
                 &vars(&[("XDG_RUNTIME_DIR", "/run/user/1")])
             )),
-            "/run/user/1/containers/auth.json"
+            Path::new("/run/user/1/containers/auth.json")
         );
         assert_eq!(
             p(containers_auth_path(
                 None,
                 &vars(&[("XDG_RUNTIME_DIR", "/r"), ("REGISTRY_AUTH_FILE", "/a.json")])
             )),
-            "/a.json"
+            Path::new("/a.json")
         );
         assert!(containers_auth_path(None, &vars(&[])).is_err());
     }
@@ -582,18 +581,21 @@ mod tests {
         // A new file is created 0600, with its directory.
         let nested = tmp.path().join("new/dir/config.json");
         apply(&nested, &hosts(&[A]), false, false, &mut out, &mut err).unwrap();
-        assert_eq!(
-            fs::metadata(&nested).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        // Modes are Unix's: Windows files have an access control list.
+        #[cfg(unix)]
+        let mode = |p: &Path| unix_mode(&fs::metadata(p).unwrap(), 0) & 0o777;
+        #[cfg(unix)]
+        assert_eq!(mode(&nested), 0o600);
         // An existing file keeps its mode.
         fs::write(&path, "{\"auths\":{}}").unwrap();
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        }
         apply(&path, &hosts(&[A]), false, false, &mut out, &mut err).unwrap();
-        assert_eq!(
-            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o640
-        );
+        #[cfg(unix)]
+        assert_eq!(mode(&path), 0o640);
         assert_eq!(
             json(&fs::read_to_string(&path).unwrap())["credHelpers"][A],
             "ecr-login"
@@ -621,7 +623,7 @@ mod tests {
         let real = tmp.path().join("dotfiles-config.json");
         fs::write(&real, "{}").unwrap();
         let link = tmp.path().join("config.json");
-        std::os::unix::fs::symlink(&real, &link).unwrap();
+        crate::helper::fsutil::symlink_file(&real, &link);
         apply(
             &link,
             &hosts(&[A]),

@@ -2,16 +2,18 @@
 //! atomically under a per-entry lock so that concurrent helpers make one
 //! API call between them. Freshness and keys are pure functions.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Read};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::helper::fsutil::{Durability, atomic_write, create_private_dir, remove_stale_temps};
+use crate::helper::fsutil::{
+    Durability, atomic_write, create_private_dir, link_error, open_no_follow, refuse_non_file,
+    remove_stale_temps,
+};
 use crate::secret::Secret;
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -178,21 +180,14 @@ impl Cache {
     pub fn lock(&self, key: &str, wait: Duration) -> Result<LockGuard, CacheError> {
         self.ensure_dir()?;
         let path = self.dir.join(format!("{key}.lock"));
-        let file = OpenOptions::new()
+        let file = open_no_follow(0o600)
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
             .open(&path)
-            .and_then(|f| {
-                if f.metadata()?.is_file() {
-                    Ok(f)
-                } else {
-                    Err(io::Error::other("not a regular file"))
-                }
-            })
+            .map_err(link_error)
+            .and_then(|f| refuse_non_file(&f.metadata()?).map(|()| f))
             .map_err(|source| CacheError::Lock {
                 path: path.clone(),
                 source,
@@ -242,24 +237,33 @@ fn entry_bytes(entry: &Entry) -> Result<Vec<u8>, CacheError> {
     Ok(bytes)
 }
 
-/// Opens without following a symlink and without blocking on a FIFO, and
-/// reads only a regular file of ours; a file others can read is tightened.
+/// Opens without following a link and without blocking on a FIFO, and
+/// reads only a regular file (see `fsutil::open_no_follow`, on every OS);
+/// on Unix, only one of ours, and a file others can read is tightened.
 fn read_private_file(path: &Path) -> io::Result<Vec<u8>> {
-    let mut file = OpenOptions::new()
+    let mut file = open_no_follow(0o600)
         .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)
-        .map_err(|e| {
-            if e.raw_os_error() == Some(libc::ELOOP) {
-                io::Error::other("a symlink stands at the cache path; not following it")
-            } else {
-                e
-            }
-        })?;
+        .map_err(link_error)?;
     let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Err(io::Error::other("not a regular file"));
+    refuse_non_file(&meta)?;
+    #[cfg(unix)]
+    check_owner_and_mode(path, &file, &meta)?;
+    if meta.len() > MAX_ENTRY_BYTES {
+        return Err(io::Error::other("larger than any cache entry"));
     }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    Read::take(&mut file, MAX_ENTRY_BYTES).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Unix: the entry must be this user's, and readable by no one else.
+/// Windows has no equivalent checked here: the default cache lives in the
+/// user's own `%LOCALAPPDATA%`, which only the user, SYSTEM and the
+/// administrators can open (docs/reliability.md).
+#[cfg(unix)]
+fn check_owner_and_mode(path: &Path, file: &File, meta: &fs::Metadata) -> io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
     // SAFETY: geteuid has no preconditions and cannot fail.
     let euid = unsafe { libc::geteuid() };
     if meta.uid() != euid {
@@ -272,12 +276,7 @@ fn read_private_file(path: &Path) -> io::Result<Vec<u8>> {
         tracing::warn!(path = %path.display(), mode = format!("{:o}", meta.mode() & 0o777), "cache entry was readable by others; tightening it to 0600");
         file.set_permissions(fs::Permissions::from_mode(0o600))?;
     }
-    if meta.len() > MAX_ENTRY_BYTES {
-        return Err(io::Error::other("larger than any cache entry"));
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    Read::take(&mut file, MAX_ENTRY_BYTES).read_to_end(&mut bytes)?;
-    Ok(bytes)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -383,9 +382,14 @@ mod tests {
         assert_eq!(cache.load("00"), None);
         cache.store("k", &entry(300)).unwrap();
         assert_eq!(cache.load("k"), Some(entry(300)));
-        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode(&tmp.path().join("a/b/k.json")), 0o600);
-        assert_eq!(mode(&tmp.path().join("a/b")), 0o700);
+        // Modes are Unix's (Windows: the profile's access control list).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&tmp.path().join("a/b/k.json")), 0o600);
+            assert_eq!(mode(&tmp.path().join("a/b")), 0o700);
+        }
         // No temporary file is left behind.
         let names: Vec<_> = fs::read_dir(cache.dir())
             .unwrap()
@@ -437,7 +441,7 @@ mod tests {
         let cache = Cache::new(tmp.path());
         let victim = tmp.path().join("victim");
         fs::write(&victim, serde_json::to_vec(&entry(300)).unwrap()).unwrap();
-        std::os::unix::fs::symlink(&victim, tmp.path().join("k.json")).unwrap();
+        crate::helper::fsutil::symlink_file(&victim, &tmp.path().join("k.json"));
         assert_eq!(cache.load("k"), None);
         cache.store("k", &entry(400)).unwrap();
         // The link was replaced, its target untouched.
@@ -445,8 +449,11 @@ mod tests {
         assert_eq!(cache.load("k"), Some(entry(400)));
     }
 
+    // Unix modes: Windows files have none (an access control list instead).
+    #[cfg(unix)]
     #[test]
     fn a_loose_file_is_tightened() {
+        use std::os::unix::fs::PermissionsExt;
         let tmp = tempfile::tempdir().unwrap();
         let cache = Cache::new(tmp.path());
         let path = tmp.path().join("k.json");
@@ -459,6 +466,9 @@ mod tests {
         );
     }
 
+    // Windows has no FIFOs in the file system (its named pipes live only
+    // under \\.\pipe\).
+    #[cfg(unix)]
     #[test]
     fn a_fifo_does_not_block() {
         let tmp = tempfile::tempdir().unwrap();

@@ -1,18 +1,111 @@
 //! File writes that never leave a half-written file: a private temporary
 //! file in the same directory, renamed into place (flushed to disk first
 //! where losing it would lose the user's work).
+//!
+//! What is Unix-only here, and what Windows does instead: a file's mode
+//! (0600, 0700) is set on Unix; on Windows a new file or directory takes
+//! the access control list its directory passes on (in the user's profile,
+//! the user, SYSTEM and Administrators only). Not following a link is
+//! `O_NOFOLLOW` on Unix, `FILE_FLAG_OPEN_REPARSE_POINT` on Windows (see
+//! [`open_no_follow`]).
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-/// Creates `dir` (and parents) with mode 0700 where missing.
+/// Creates `dir` (and parents) where missing: mode 0700 on Unix; on Windows
+/// it inherits its parent's access control list.
 pub fn create_private_dir(dir: &Path) -> io::Result<()> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Open options that never follow a link at the path's last component,
+/// nor block on a FIFO: `O_NOFOLLOW | O_NONBLOCK` on Unix (opening a
+/// symlink fails with `ELOOP`); on Windows `FILE_FLAG_OPEN_REPARSE_POINT`,
+/// which opens a symlink or junction itself, so that its metadata says
+/// what it is (Windows has no FIFOs in the file system). The caller checks
+/// the file it got with [`refuse_non_file`]. `mode` is the Unix mode of a
+/// file this creates.
+pub fn open_no_follow(mode: u32) -> OpenOptions {
+    let mut options = OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options
+            .mode(mode)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    #[cfg(windows)]
+    {
+        use std::os::windows::fs::OpenOptionsExt;
+        /// winbase.h; std has no name for it.
+        const FILE_FLAG_OPEN_REPARSE_POINT: u32 = 0x0020_0000;
+        let _ = mode;
+        options.custom_flags(FILE_FLAG_OPEN_REPARSE_POINT);
+    }
+    #[cfg(not(any(unix, windows)))]
+    let _ = mode;
+    options
+}
+
+/// An error for a file that [`open_no_follow`] opened but that is not a
+/// regular file: a link (on Windows, a symlink or junction) or anything
+/// else.
+pub fn refuse_non_file(meta: &fs::Metadata) -> io::Result<()> {
+    if meta.file_type().is_symlink() {
+        Err(io::Error::other(LINK_REFUSED))
+    } else if !meta.is_file() {
+        Err(io::Error::other("not a regular file"))
+    } else {
+        Ok(())
+    }
+}
+
+/// Why a link at a cache path is not read.
+pub const LINK_REFUSED: &str = "a symlink stands at the cache path; not following it";
+
+/// Maps the error of [`open_no_follow`] on a symlink (Unix: `ELOOP`) to
+/// [`LINK_REFUSED`].
+pub fn link_error(e: io::Error) -> io::Error {
+    #[cfg(unix)]
+    if e.raw_os_error() == Some(libc::ELOOP) {
+        return io::Error::other(LINK_REFUSED);
+    }
+    e
+}
+
+/// The Unix mode bits of a file (`0o7777`); elsewhere `default`, since
+/// files there have no mode to keep.
+pub fn unix_mode(meta: &fs::Metadata, default: u32) -> u32 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = default;
+        meta.permissions().mode() & 0o7777
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        default
+    }
+}
+
+/// Sets a file's Unix mode; elsewhere nothing (see the module's comment).
+pub fn set_unix_mode(file: &fs::File, mode: u32) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(fs::Permissions::from_mode(mode))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, mode);
+        Ok(())
+    }
 }
 
 /// Whether a write must survive a crash of the machine, not only of the
@@ -26,8 +119,9 @@ pub enum Durability {
     Unsynced,
 }
 
-/// Replaces `path` with `bytes` atomically, the new file having `mode`.
-/// A symlink at `path` is replaced, never followed.
+/// Replaces `path` with `bytes` atomically, the new file having `mode` (on
+/// Unix; see the module's comment). A symlink at `path` is replaced, never
+/// followed.
 pub fn atomic_write(
     path: &Path,
     bytes: &[u8],
@@ -50,7 +144,8 @@ pub struct PendingWrite {
 }
 
 impl PendingWrite {
-    /// Creates the temporary file, private to us and then given `mode`.
+    /// Creates the temporary file, private to us and then given `mode` (on
+    /// Unix).
     pub fn create(path: &Path, mode: u32) -> io::Result<PendingWrite> {
         let dir = path
             .parent()
@@ -67,11 +162,9 @@ impl PendingWrite {
         ));
         // A name already taken is not ours to remove: nothing is recorded
         // until the file is ours.
-        let file = OpenOptions::new()
+        let file = open_no_follow(0o600)
             .write(true)
             .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
             .open(&tmp)?;
         let pending = PendingWrite {
             path: path.to_owned(),
@@ -79,9 +172,7 @@ impl PendingWrite {
             file: Some(file),
         };
         // Set after creation: the umask must not widen or narrow it.
-        pending
-            .file()
-            .set_permissions(fs::Permissions::from_mode(mode))?;
+        set_unix_mode(pending.file(), mode)?;
         Ok(pending)
     }
 
@@ -135,14 +226,11 @@ pub fn remove_stale_temps(path: &Path) {
         let Some(pid) = rest
             .strip_suffix(".tmp")
             .and_then(|r| r.split('.').next())
-            .and_then(|p| p.parse::<i32>().ok())
+            .and_then(|p| p.parse::<u32>().ok())
         else {
             continue;
         };
-        // SAFETY: kill with signal 0 only checks whether the process exists.
-        let dead = pid != std::process::id() as i32
-            && unsafe { libc::kill(pid, 0) } == -1
-            && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        let dead = pid != std::process::id() && process_is_gone(pid);
         let old = entry
             .metadata()
             .and_then(|m| m.modified())
@@ -155,6 +243,50 @@ pub fn remove_stale_temps(path: &Path) {
     }
 }
 
+/// Whether no process `pid` exists. Unix: `kill(pid, 0)` fails with
+/// `ESRCH`. Windows: `OpenProcess` refuses the pid as invalid, or the
+/// process it opens has exited. Anything unsure (no permission to ask) is
+/// "alive": only the age rule removes its file.
+fn process_is_gone(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        // A pid beyond pid_t cannot exist; 0 and negatives name groups.
+        let Ok(pid) = libc::pid_t::try_from(pid) else {
+            return true;
+        };
+        // SAFETY: kill with signal 0 only checks whether the process exists.
+        pid > 0
+            && unsafe { libc::kill(pid, 0) } == -1
+            && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+    }
+    #[cfg(windows)]
+    {
+        use windows_sys::Win32::Foundation::{
+            CloseHandle, ERROR_INVALID_PARAMETER, GetLastError, STILL_ACTIVE,
+        };
+        use windows_sys::Win32::System::Threading::{
+            GetExitCodeProcess, OpenProcess, PROCESS_QUERY_LIMITED_INFORMATION,
+        };
+        // SAFETY: OpenProcess takes any pid; a handle it returns is closed
+        // once, below, and GetExitCodeProcess writes one u32.
+        unsafe {
+            let handle = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, pid);
+            if handle.is_null() {
+                return GetLastError() == ERROR_INVALID_PARAMETER;
+            }
+            let mut code = 0u32;
+            let exited = GetExitCodeProcess(handle, &mut code) != 0 && code != STILL_ACTIVE as u32;
+            CloseHandle(handle);
+            exited
+        }
+    }
+    #[cfg(not(any(unix, windows)))]
+    {
+        let _ = pid;
+        false
+    }
+}
+
 /// The names of the temporary files in `dir` (for tests).
 #[cfg(test)]
 pub(crate) fn temporary_files(dir: &Path) -> Vec<String> {
@@ -163,6 +295,24 @@ pub(crate) fn temporary_files(dir: &Path) -> Vec<String> {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.ends_with(".tmp"))
         .collect()
+}
+
+/// Makes `link` a symbolic link to the file `target` (for tests). On
+/// Windows this needs the right to create symbolic links (Developer Mode,
+/// or an administrator; wine grants it).
+#[cfg(test)]
+pub(crate) fn symlink_file(target: &Path, link: &Path) {
+    #[cfg(unix)]
+    let made = std::os::unix::fs::symlink(target, link);
+    #[cfg(windows)]
+    let made = std::os::windows::fs::symlink_file(target, link);
+    if let Err(e) = made {
+        panic!(
+            "cannot make the symlink {} -> {}: {e}",
+            link.display(),
+            target.display()
+        );
+    }
 }
 
 /// Distinguishes temporary files of threads in one process.
@@ -180,8 +330,23 @@ fn nonce() -> u64 {
 mod tests {
     use super::*;
 
-    fn mode(p: &Path) -> u32 {
-        fs::symlink_metadata(p).unwrap().permissions().mode() & 0o777
+    /// The Unix mode of `p`; Windows files have none (`None`).
+    fn mode(p: &Path) -> Option<u32> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            Some(fs::symlink_metadata(p).unwrap().permissions().mode() & 0o777)
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = p;
+            None
+        }
+    }
+
+    /// What [`mode`] gives for a file of Unix mode `m`.
+    fn unix(m: u32) -> Option<u32> {
+        cfg!(unix).then_some(m)
     }
 
     #[test]
@@ -189,9 +354,15 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let p = tmp.path().join("f.json");
         atomic_write(&p, b"one", 0o600, Durability::Synced).unwrap();
-        assert_eq!((fs::read(&p).unwrap(), mode(&p)), (b"one".to_vec(), 0o600));
+        assert_eq!(
+            (fs::read(&p).unwrap(), mode(&p)),
+            (b"one".to_vec(), unix(0o600))
+        );
         atomic_write(&p, b"two", 0o644, Durability::Unsynced).unwrap();
-        assert_eq!((fs::read(&p).unwrap(), mode(&p)), (b"two".to_vec(), 0o644));
+        assert_eq!(
+            (fs::read(&p).unwrap(), mode(&p)),
+            (b"two".to_vec(), unix(0o644))
+        );
         assert_eq!(
             fs::read_dir(tmp.path()).unwrap().count(),
             1,
@@ -237,7 +408,10 @@ mod tests {
         assert!(before[0].starts_with(".f.json.") && before[0].ends_with(".tmp"));
         assert_eq!(fs::read(&p).unwrap(), b"old", "untouched until commit");
         pending.commit(b"new", Durability::Unsynced).unwrap();
-        assert_eq!((fs::read(&p).unwrap(), mode(&p)), (b"new".to_vec(), 0o640));
+        assert_eq!(
+            (fs::read(&p).unwrap(), mode(&p)),
+            (b"new".to_vec(), unix(0o640))
+        );
         assert_eq!(names(tmp.path()), ["f.json"]);
     }
 
@@ -284,7 +458,7 @@ mod tests {
         let victim = tmp.path().join("victim");
         fs::write(&victim, b"keep").unwrap();
         let link = tmp.path().join("link");
-        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        symlink_file(&victim, &link);
         atomic_write(&link, b"new", 0o600, Durability::Synced).unwrap();
         assert_eq!(fs::read(&victim).unwrap(), b"keep");
         assert!(fs::symlink_metadata(&link).unwrap().is_file());

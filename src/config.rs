@@ -3,7 +3,7 @@
 //! kubelet's role) through `var`, which `main` passes them as a lookup, so
 //! that their tests can supply their own.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub const CACHE_DIR_VAR: &str = "AWS_ECR_CACHE_DIR";
@@ -94,7 +94,7 @@ impl Config {
             None
         } else {
             var(CACHE_DIR_VAR)
-                .map(|d| PathBuf::from(expand_home(&d, &var)))
+                .map(|d| expand_home(&d, &var))
                 .or(home_cache)
         };
 
@@ -142,7 +142,7 @@ impl Config {
             timeout,
             ca_bundle: var(CA_BUNDLE_VAR).map(PathBuf::from),
             registry_config: var(CONFIG_FILE_VAR)
-                .map(|p| PathBuf::from(expand_home(&p, &var)))
+                .map(|p| expand_home(&p, &var))
                 .or(defaults.registry_config),
             log,
             identity: cache_identity(&var),
@@ -183,10 +183,51 @@ fn truthy(v: &str) -> bool {
     )
 }
 
-fn expand_home(path: &str, var: &impl Fn(&str) -> Option<String>) -> String {
-    match (path.strip_prefix("~/"), var("HOME")) {
-        (Some(rest), Some(home)) => format!("{home}/{rest}"),
-        _ => path.to_owned(),
+/// The variables [`home_dir`] reads on this OS, for messages.
+pub const HOME_VARS: &str = if cfg!(windows) {
+    "HOME, USERPROFILE, HOMEDRIVE and HOMEPATH"
+} else {
+    "HOME"
+};
+
+/// The user's home directory, found as the AWS SDK finds it (for
+/// `~/.aws/config`): `HOME`; on Windows then `USERPROFILE`, then
+/// `HOMEDRIVE` followed by `HOMEPATH`. `None` without one.
+pub fn home_dir(var: &impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    home_dir_on(var, cfg!(windows))
+}
+
+/// [`home_dir`] on Windows (`windows`) or elsewhere.
+fn home_dir_on(var: &impl Fn(&str) -> Option<String>, windows: bool) -> Option<PathBuf> {
+    let var = |k: &str| var(k).filter(|v| !v.is_empty());
+    if let Some(home) = var("HOME") {
+        return Some(PathBuf::from(home));
+    }
+    if !windows {
+        return None;
+    }
+    if let Some(profile) = var("USERPROFILE") {
+        return Some(PathBuf::from(profile));
+    }
+    match (var("HOMEDRIVE"), var("HOMEPATH")) {
+        (Some(drive), Some(path)) => Some(PathBuf::from(drive + &path)),
+        _ => None,
+    }
+}
+
+/// `~/rest` (on Windows also `~\rest`) below the home directory; any other
+/// path, or any path without a home, as it is.
+fn expand_home(path: &str, var: &impl Fn(&str) -> Option<String>) -> PathBuf {
+    expand_home_on(path, var, cfg!(windows))
+}
+
+fn expand_home_on(path: &str, var: &impl Fn(&str) -> Option<String>, windows: bool) -> PathBuf {
+    let rest = path
+        .strip_prefix("~/")
+        .or_else(|| path.strip_prefix("~\\").filter(|_| windows));
+    match rest.zip(home_dir_on(var, windows)) {
+        Some((rest, home)) => home.join(Path::new(rest)),
+        None => PathBuf::from(path),
     }
 }
 
@@ -299,6 +340,97 @@ mod tests {
             Config::from_vars(|_| None, Defaults::default()).cache_dir,
             None
         );
+    }
+
+    /// (variables, on Windows, the home directory or `None`)
+    type HomeCase = (
+        &'static [(&'static str, &'static str)],
+        bool,
+        Option<&'static str>,
+    );
+
+    #[test]
+    fn the_home_directory_is_found_as_the_sdk_finds_it() {
+        let table: &[HomeCase] = &[
+            (&[("HOME", "/h")], false, Some("/h")),
+            (&[("HOME", "/h")], true, Some("/h")),
+            // HOME comes first, on Windows too (Git Bash, Cygwin set it).
+            (
+                &[("HOME", "/h"), ("USERPROFILE", r"C:\Users\u")],
+                true,
+                Some("/h"),
+            ),
+            (&[("USERPROFILE", r"C:\Users\u")], true, Some(r"C:\Users\u")),
+            (
+                &[
+                    ("USERPROFILE", r"C:\Users\u"),
+                    ("HOMEDRIVE", "D:"),
+                    ("HOMEPATH", r"\Home\u"),
+                ],
+                true,
+                Some(r"C:\Users\u"),
+            ),
+            (
+                &[("HOMEDRIVE", "D:"), ("HOMEPATH", r"\Home\u")],
+                true,
+                Some(r"D:\Home\u"),
+            ),
+            // Both halves, or neither.
+            (&[("HOMEDRIVE", "D:")], true, None),
+            (&[("HOMEPATH", r"\Home\u")], true, None),
+            // An empty variable is unset.
+            (
+                &[("HOME", ""), ("USERPROFILE", r"C:\Users\u")],
+                true,
+                Some(r"C:\Users\u"),
+            ),
+            (&[("HOME", "")], false, None),
+            (&[], true, None),
+            (&[], false, None),
+            // Elsewhere the SDK reads HOME only, and so do we.
+            (&[("USERPROFILE", r"C:\Users\u")], false, None),
+            (
+                &[("HOMEDRIVE", "D:"), ("HOMEPATH", r"\Home\u")],
+                false,
+                None,
+            ),
+        ];
+        for (vars, windows, want) in table {
+            let var = |k: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            };
+            assert_eq!(
+                home_dir_on(&var, *windows).as_deref(),
+                want.map(Path::new),
+                "{vars:?} windows={windows}"
+            );
+        }
+    }
+
+    #[test]
+    fn tilde_expands_below_the_home_directory() {
+        let var = |k: &str| (k == "USERPROFILE").then(|| "/profile".to_owned());
+        // (path, on Windows, want)
+        let table = [
+            ("~/ecr", true, "/profile/ecr"),
+            ("~\\ecr", true, "/profile/ecr"),
+            ("~/a/b", true, "/profile/a/b"),
+            // Without HOME, no home elsewhere: the path as it is.
+            ("~/ecr", false, "~/ecr"),
+            ("~\\ecr", false, "~\\ecr"),
+            ("/abs/ecr", true, "/abs/ecr"),
+            ("~user/ecr", true, "~user/ecr"),
+            ("~", true, "~"),
+        ];
+        for (path, windows, want) in table {
+            assert_eq!(
+                expand_home_on(path, &var, windows),
+                Path::new(want),
+                "{path} windows={windows}"
+            );
+        }
     }
 
     #[test]

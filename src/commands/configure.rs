@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use crate::config::{HOME_VARS, home_dir};
 use crate::helper::fsutil::{Durability, atomic_write, create_private_dir, unix_mode};
 use crate::registry::{self, Registry};
 
@@ -166,7 +167,8 @@ fn to_pretty(doc: &Value) -> String {
 }
 
 /// Where the docker config lives: `--docker-config`, else
-/// `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
+/// `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json` (the home
+/// directory found as `config::home_dir` finds it).
 pub fn docker_config_path(
     flag: Option<PathBuf>,
     var: &impl Fn(&str) -> Option<String>,
@@ -177,11 +179,11 @@ pub fn docker_config_path(
     if let Some(dir) = var("DOCKER_CONFIG") {
         return Ok(PathBuf::from(dir).join("config.json"));
     }
-    var("HOME")
-        .map(|h| PathBuf::from(h).join(".docker").join("config.json"))
+    home_dir(var)
+        .map(|h| h.join(".docker").join("config.json"))
         .ok_or_else(|| ConfigureError::NoPath {
             what: "docker config",
-            why: "HOME and DOCKER_CONFIG are unset; pass --docker-config".into(),
+            why: format!("{HOME_VARS} and DOCKER_CONFIG are unset; pass --docker-config"),
         })
 }
 
@@ -556,6 +558,14 @@ mod tests {
             Path::new("/x.json")
         );
         assert!(docker_config_path(None, &vars(&[])).is_err());
+        // Without HOME, Windows has the SDK's fallbacks (config::home_dir).
+        let profile = docker_config_path(None, &vars(&[("USERPROFILE", "/u")]));
+        if cfg!(windows) {
+            assert_eq!(p(profile), Path::new("/u/.docker/config.json"));
+        } else {
+            let err = profile.unwrap_err().to_string();
+            assert!(err.contains("HOME and DOCKER_CONFIG are unset"), "{err}");
+        }
         assert_eq!(
             p(containers_auth_path(
                 None,

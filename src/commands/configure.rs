@@ -207,15 +207,41 @@ pub fn containers_auth_path(
         })
 }
 
-/// Whether `docker-credential-ecr-login` is found on `PATH` as docker looks:
-/// as an executable file (on Unix, one with an execute bit; Windows has
-/// none).
-pub fn on_path(path_var: Option<&str>) -> bool {
+/// Whether `docker-credential-ecr-login` is found on `PATH` as docker looks
+/// (`pathext`: the `PATHEXT` variable, read on Windows only).
+pub fn on_path(path_var: Option<&str>, pathext: Option<&str>) -> bool {
+    on_path_as(path_var, &helper_file_names(cfg!(windows), pathext))
+}
+
+/// The names docker runs the helper by, as Go's `exec.LookPath` finds a
+/// command: on Windows (`windows`) the name with each extension of
+/// `PATHEXT` (by default `.com;.exe;.bat;.cmd`), so the binary is
+/// `docker-credential-ecr-login.exe`; elsewhere the name alone.
+fn helper_file_names(windows: bool, pathext: Option<&str>) -> Vec<String> {
+    if !windows {
+        return vec![BINARY.to_owned()];
+    }
+    pathext
+        .filter(|p| !p.trim().is_empty())
+        .unwrap_or(".com;.exe;.bat;.cmd")
+        .split(';')
+        .map(str::trim)
+        .filter(|e| e.starts_with('.') && e.len() > 1)
+        .map(|e| format!("{BINARY}{}", e.to_ascii_lowercase()))
+        .collect()
+}
+
+/// Whether a directory of `path_var` holds one of `names` as an executable
+/// file (on Unix, one with an execute bit; Windows has none).
+fn on_path_as(path_var: Option<&str>, names: &[String]) -> bool {
     let executable =
         |m: &fs::Metadata| m.is_file() && (!cfg!(unix) || unix_mode(m, 0) & 0o111 != 0);
     path_var.is_some_and(|p| {
-        std::env::split_paths(p)
-            .any(|dir| fs::metadata(dir.join(BINARY)).is_ok_and(|m| executable(&m)))
+        std::env::split_paths(p).any(|dir| {
+            names
+                .iter()
+                .any(|name| fs::metadata(dir.join(name)).is_ok_and(|m| executable(&m)))
+        })
     })
 }
 
@@ -256,7 +282,7 @@ pub fn run(
     if args.containers || args.containers_auth.is_some() {
         files.push(containers_auth_path(args.containers_auth.clone(), var)?);
     }
-    if !args.remove && !on_path(var("PATH").as_deref()) {
+    if !args.remove && !on_path(var("PATH").as_deref(), var("PATHEXT").as_deref()) {
         let _ = writeln!(
             err,
             "warning: {BINARY} is not on PATH; docker will not find it until it is"
@@ -581,6 +607,54 @@ mod tests {
             Path::new("/a.json")
         );
         assert!(containers_auth_path(None, &vars(&[])).is_err());
+    }
+
+    #[test]
+    fn the_helper_is_looked_for_as_docker_runs_it() {
+        let names = |windows, pathext: Option<&str>| helper_file_names(windows, pathext);
+        assert_eq!(names(false, None), ["docker-credential-ecr-login"]);
+        assert_eq!(names(false, Some(".EXE")), ["docker-credential-ecr-login"]);
+        let default = [
+            "docker-credential-ecr-login.com",
+            "docker-credential-ecr-login.exe",
+            "docker-credential-ecr-login.bat",
+            "docker-credential-ecr-login.cmd",
+        ];
+        assert_eq!(names(true, None), default);
+        assert_eq!(names(true, Some(" ")), default);
+        assert_eq!(
+            names(true, Some(".EXE;.CMD;;junk")),
+            [
+                "docker-credential-ecr-login.exe",
+                "docker-credential-ecr-login.cmd"
+            ]
+        );
+
+        let tmp = tempfile::tempdir().unwrap();
+        let (empty, bin) = (tmp.path().join("empty"), tmp.path().join("bin"));
+        fs::create_dir(&empty).unwrap();
+        fs::create_dir(&bin).unwrap();
+        let exe = bin.join("docker-credential-ecr-login.exe");
+        fs::write(&exe, b"MZ").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&exe, fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let path = std::env::join_paths([&empty, &bin]).unwrap();
+        let path = path.to_str();
+        assert!(on_path_as(path, &names(true, None)));
+        assert!(!on_path_as(path, &names(false, None)), "not without .exe");
+        assert!(!on_path_as(None, &names(true, None)));
+        let only_empty = empty.to_str();
+        assert!(!on_path_as(only_empty, &names(true, None)));
+        // On Unix a file without an execute bit is not run.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&exe, fs::Permissions::from_mode(0o644)).unwrap();
+            assert!(!on_path_as(path, &names(true, None)));
+        }
     }
 
     #[test]

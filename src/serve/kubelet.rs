@@ -60,16 +60,20 @@ pub const SESSION_NAME: &str = "ecr-credential-provider";
 pub const MAX_REQUEST: u64 = 1024 * 1024;
 
 /// Whether the process serves the kubelet: its executable is named
-/// [`PROVIDER_NAME`] (whatever the arguments: they come from the
-/// kubelet's configuration), or its first argument is [`SUBCOMMAND`] with
-/// no help flag after it (extra arguments are ignored).
+/// [`PROVIDER_NAME`], or `ecr-credential-provider.exe` as on Windows
+/// (whatever the arguments: they come from the kubelet's configuration),
+/// or its first argument is [`SUBCOMMAND`] with no help flag after it
+/// (extra arguments are ignored).
 pub fn invoked_as_plugin(args: impl IntoIterator<Item = OsString>) -> bool {
     let mut args = args.into_iter();
     let by_name = args
         .next()
         .as_deref()
         .and_then(|argv0| Path::new(argv0).file_name())
-        .is_some_and(|name| name == PROVIDER_NAME);
+        .and_then(|name| name.to_str())
+        .and_then(|name| name.strip_prefix(PROVIDER_NAME))
+        // Windows matches extensions in any case.
+        .is_some_and(|ext| ext.is_empty() || ext.eq_ignore_ascii_case(".exe"));
     if by_name {
         return true;
     }
@@ -970,6 +974,8 @@ mod tests {
             &["/etc/eks/image-credential-provider/ecr-credential-provider"][..],
             &["ecr-credential-provider", "--v=2", "get"],
             &["./ecr-credential-provider", "--help"],
+            &["ecr-credential-provider.exe", "get"],
+            &["/opt/bin/ecr-credential-provider.EXE"],
             &["docker-credential-ecr-login", "kubelet"],
             &["/usr/bin/docker-credential-ecr-login", "kubelet", "--v=2"],
         ] {
@@ -983,6 +989,10 @@ mod tests {
             &["docker-credential-ecr-login", "kubelet", "--help"],
             &["docker-credential-ecr-login", "kubelet", "-h"],
             &["ecr-credential-provider-old", "get"],
+            &["ecr-credential-provider.exe.old", "get"],
+            &["ecr-credential-provider.bat"],
+            &["ecr-credential-provider.", "get"],
+            &["xecr-credential-provider"],
             &[
                 "/ecr-credential-provider/docker-credential-ecr-login",
                 "get",
@@ -990,6 +1000,9 @@ mod tests {
         ] {
             assert!(!invoked_as_plugin(os(no)), "{no:?}");
         }
+        // A backslash separates directories on Windows only.
+        let windows_path = os(&[r"C:\k\bin\ecr-credential-provider.exe"]);
+        assert_eq!(invoked_as_plugin(windows_path), cfg!(windows));
     }
 
     // --- packaging/kubernetes/credential-provider-config.yaml --------------

@@ -85,7 +85,7 @@ fn run() -> u8 {
 /// Runs `f` with the helper every entry point shares: the configured
 /// cache, identity and per-registry routes.
 fn with_helper<T>(config: &Config, source: &AwsTokenSource, f: impl FnOnce(Helper<'_>) -> T) -> T {
-    let routes = RulesFile::new(config.registry_config.clone());
+    let routes = rules_file(config);
     f(Helper {
         cache: config.cache_dir.clone().map(Cache::new),
         identity: config.identity.clone(),
@@ -95,6 +95,12 @@ fn with_helper<T>(config: &Config, source: &AwsTokenSource, f: impl FnOnce(Helpe
         // Whoever holds the lock is itself bounded by the fetch timeout.
         lock_wait: config.timeout * 5,
     })
+}
+
+/// The per-registry rules file: the configured one must exist.
+fn rules_file(config: &Config) -> RulesFile {
+    let named = ecr_login::config::var(ecr_login::config::CONFIG_FILE_VAR).is_some();
+    RulesFile::new(config.registry_config.clone(), named)
 }
 
 /// The kubelet image credential provider (`kubelet`, or the executable
@@ -171,7 +177,7 @@ fn run_doctor(args: &cli::DoctorArgs, config: &Config, source: &AwsTokenSource) 
             }
         }
     };
-    let routes = RulesFile::new(config.registry_config.clone());
+    let routes = rules_file(config);
     let credentials = doctor::parse_image(&args.image)
         .and_then(|i| ecr_login::registry::parse(&i.host).ok())
         .map(|r| routes.route(&r));

@@ -8,11 +8,15 @@ use crate::helper::{GetError, RouteTable};
 use crate::registry::rules::{RegistryConfig, RegistryConfigError, parse};
 use crate::registry::{CredentialSource, Registry};
 
-/// Reads the file; a missing file is no configuration at all.
-pub fn load(path: &Path) -> Result<Option<RegistryConfig>, RegistryConfigError> {
+/// Reads the file; a missing file is no configuration at all, unless it
+/// was named (`AWS_ECR_CONFIG_FILE`): then it is a mistake.
+pub fn load(path: &Path, required: bool) -> Result<Option<RegistryConfig>, RegistryConfigError> {
     match std::fs::read_to_string(path) {
         Ok(text) => parse(path, &text).map(Some),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::NotFound && !required => Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(RegistryConfigError::Missing {
+            path: path.to_owned(),
+        }),
         Err(source) => Err(RegistryConfigError::Read {
             path: path.to_owned(),
             source,
@@ -25,13 +29,16 @@ pub fn load(path: &Path) -> Result<Option<RegistryConfig>, RegistryConfigError> 
 #[derive(Debug)]
 pub struct RulesFile {
     path: Option<PathBuf>,
+    /// Named by the user, so it must exist.
+    required: bool,
     loaded: std::cell::OnceCell<Result<Option<RegistryConfig>, String>>,
 }
 
 impl RulesFile {
-    pub fn new(path: Option<PathBuf>) -> Self {
+    pub fn new(path: Option<PathBuf>, required: bool) -> Self {
         RulesFile {
             path,
+            required,
             loaded: std::cell::OnceCell::new(),
         }
     }
@@ -58,11 +65,11 @@ impl RouteTable for RulesFile {
                 };
                 #[cfg(not(unix))]
                 let inode = String::new();
-                format!("{}:{modified}:{inode}", m.len())
+                format!("{}:{}:{modified}:{inode}", path.display(), m.len())
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => "absent".into(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => format!("{}:absent", path.display()),
             // Unreadable: the miss's read reports it.
-            Err(_) => "unreadable".into(),
+            Err(_) => format!("{}:unreadable", path.display()),
         }
     }
 
@@ -72,7 +79,7 @@ impl RouteTable for RulesFile {
     fn route(&self, registry: &Registry) -> Result<CredentialSource, GetError> {
         let loaded = self.loaded.get_or_init(|| match &self.path {
             None => Ok(None),
-            Some(p) => load(p).map_err(|e| e.to_string()),
+            Some(p) => load(p, self.required).map_err(|e| e.to_string()),
         });
         match loaded {
             Ok(Some(config)) => Ok(config.route(registry)),
@@ -93,25 +100,29 @@ mod tests {
     #[test]
     fn load_treats_a_missing_file_as_none() {
         let tmp = tempfile::tempdir().unwrap();
-        assert_eq!(load(&tmp.path().join("none.toml")).unwrap(), None);
+        assert_eq!(load(&tmp.path().join("none.toml"), false).unwrap(), None);
         let p = tmp.path().join("c.toml");
         std::fs::write(
             &p,
             "[[registry]]\naccount = \"111111111111\"\nprofile = \"p\"\n",
         )
         .unwrap();
-        assert_eq!(load(&p).unwrap().unwrap().rules.len(), 1);
+        assert_eq!(load(&p, true).unwrap().unwrap().rules.len(), 1);
         assert!(matches!(
-            load(tmp.path()),
+            load(tmp.path(), false),
             Err(RegistryConfigError::Read { .. })
         ));
+        // Named by AWS_ECR_CONFIG_FILE, it must exist.
+        let named = load(&tmp.path().join("none.toml"), true).unwrap_err();
+        assert!(matches!(named, RegistryConfigError::Missing { .. }));
+        assert!(named.to_string().contains("AWS_ECR_CONFIG_FILE"), "{named}");
     }
 
     #[test]
     fn routes_load_lazily_and_a_broken_file_fails_every_registry() {
         let tmp = tempfile::tempdir().unwrap();
         let p = tmp.path().join("c.toml");
-        let routes = RulesFile::new(Some(p.clone()));
+        let routes = RulesFile::new(Some(p.clone()), false);
         std::fs::write(&p, "[[registry]]\naccount = 1\n").unwrap();
         let r = reg("999999999999.dkr.ecr.us-east-1.amazonaws.com");
         match routes.route(&r) {
@@ -119,11 +130,11 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(
-            RulesFile::new(None).route(&r).unwrap(),
+            RulesFile::new(None, false).route(&r).unwrap(),
             CredentialSource::Chain
         );
         assert_eq!(
-            RulesFile::new(Some(tmp.path().join("absent.toml")))
+            RulesFile::new(Some(tmp.path().join("absent.toml")), false)
                 .route(&r)
                 .unwrap(),
             CredentialSource::Chain
@@ -134,7 +145,7 @@ mod tests {
     fn the_version_changes_with_the_file() {
         let tmp = tempfile::tempdir().unwrap();
         let p = tmp.path().join("c.toml");
-        let routes = RulesFile::new(Some(p.clone()));
+        let routes = RulesFile::new(Some(p.clone()), false);
         let absent = routes.version();
         std::fs::write(&p, "# one\n").unwrap();
         let one = routes.version();
@@ -150,6 +161,6 @@ mod tests {
                 assert_ne!(a, b);
             }
         }
-        assert_eq!(RulesFile::new(None).version(), "none");
+        assert_eq!(RulesFile::new(None, false).version(), "none");
     }
 }

@@ -82,6 +82,8 @@ pub enum RegistryConfigError {
     },
     #[error("cannot read {path}: {source}")]
     Read { path: PathBuf, source: io::Error },
+    #[error("{path} does not exist; create it, or unset AWS_ECR_CONFIG_FILE, which names it")]
+    Missing { path: PathBuf },
 }
 
 /// Whether `host` matches `pattern`, where `*` stands for any run of
@@ -107,6 +109,24 @@ pub fn glob_match(pattern: &str, host: &str) -> bool {
         }
     }
     p[pi..].iter().all(|&c| c == b'*')
+}
+
+/// Why a host pattern can match no registry host, if it cannot: `*`
+/// stays within one DNS label, and a host has no empty label.
+fn never_matches(pattern: &str) -> Option<&'static str> {
+    if !pattern
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.*".contains(&b))
+    {
+        return Some("has characters a host cannot");
+    }
+    if pattern.contains("**") {
+        return Some("has **, which matches what * does: * never crosses a dot");
+    }
+    if pattern.split('.').any(str::is_empty) {
+        return Some("has an empty label (a leading, trailing or doubled dot), which no host has");
+    }
+    None
 }
 
 /// Where each line starts, so that a span's line is a binary search, not
@@ -144,7 +164,9 @@ pub fn parse(path: &Path, text: &str) -> Result<RegistryConfig, RegistryConfigEr
     let raw: RawFile = toml::from_str(text).map_err(|e| {
         let line = e.span().map_or(1, |s| lines.line(s));
         let message = e.message().trim().to_owned();
-        let fix = if message.contains("unknown field") {
+        let fix = if message.contains("expected a sequence") {
+            "write each rule as [[registry]], two brackets: the rules are an array of tables".into()
+        } else if message.contains("unknown field") {
             format!("check the spelling; a [[registry]] takes {KNOWN_KEYS}")
         } else if message.contains("invalid type") || message.contains("invalid value") {
             "quote account IDs, hosts, regions and names as strings (account = \"111111111111\"); duration_seconds is a whole number of seconds".into()
@@ -183,13 +205,9 @@ pub fn parse(path: &Path, text: &str) -> Result<RegistryConfig, RegistryConfigEr
             }
             (None, Some(h)) if h.contains('*') => {
                 let h = h.to_ascii_lowercase();
-                if h.is_empty()
-                    || !h.bytes().all(|b| {
-                        b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.*".contains(&b)
-                    })
-                {
+                if let Some(why) = never_matches(&h) {
                     return Err(err(
-                        &format!("host pattern {h:?} has characters a host cannot"),
+                        &format!("host pattern {h:?} {why}"),
                         "use letters, digits, dots, dashes and * (one label), e.g. *.dkr.ecr.*.amazonaws.com",
                     ));
                 }
@@ -589,6 +607,30 @@ profile = "public"
                 1,
                 "profile is empty",
                 "~/.aws/config",
+            ),
+            (
+                "[registry]\naccount = \"111111111111\"\nprofile = \"p\"",
+                1,
+                "expected a sequence",
+                "[[registry]], two brackets",
+            ),
+            (
+                "[[registry]]\nhost = \"**.dkr.ecr.*.amazonaws.com\"\nprofile = \"p\"",
+                1,
+                "never crosses a dot",
+                "one label",
+            ),
+            (
+                "[[registry]]\nhost = \"*.dkr.ecr.*.amazonaws.com.\"\nprofile = \"p\"",
+                1,
+                "empty label",
+                "one label",
+            ),
+            (
+                "[[registry]]\nhost = \"*..amazonaws.com\"\nprofile = \"p\"",
+                1,
+                "empty label",
+                "one label",
             ),
             (
                 "[[registry]]\naccount = \"111111111111\"\nrole_arn = \"arn:aws:s3::111111111111:role/r\"",

@@ -158,6 +158,21 @@ fn a_bad_config_file_is_named_with_its_line_and_fix() {
             "role_arn",
         ),
         ("[[registry]\n", ":1: ", "README"),
+        (
+            "[registry]\naccount = \"111111111111\"\nprofile = \"p\"\n",
+            ":1: ",
+            "two brackets",
+        ),
+        (
+            "[[registry]]\nhost = \"**.dkr.ecr.*.amazonaws.com\"\nprofile = \"p\"\n",
+            ":1: ",
+            "one label",
+        ),
+        (
+            "[[registry]]\nhost = \"*.dkr.ecr.*.amazonaws.com.\"\nprofile = \"p\"\n",
+            ":1: ",
+            "one label",
+        ),
     ];
     for (text, line, fix) in table {
         let mut sb = sandbox_with(&fake, text);
@@ -177,14 +192,35 @@ fn a_bad_config_file_is_named_with_its_line_and_fix() {
     assert_eq!(fake.calls(), 0);
 }
 
+/// A rules file named by AWS_ECR_CONFIG_FILE that does not exist is a
+/// mistake, said on stderr; the default path may be absent.
+#[test]
+fn a_named_rules_file_that_does_not_exist_is_refused() {
+    let fake = FakeEcr::start();
+    let mut sb = sandbox_with(&fake, "");
+    sb.with_credentials(CALLER_KEY, "caller-secret");
+    sb.unset("AWS_ECR_LOG").unset("AWS_ECR_LOG_FILE");
+    let missing = sb.path().join("no-such-rules.toml");
+    sb.set("AWS_ECR_CONFIG_FILE", &missing.to_string_lossy());
+    let run = sb.get(B);
+    run.assert_not_found();
+    let stderr = run.stderr();
+    assert!(
+        stderr.contains(&*missing.to_string_lossy()) && stderr.contains("does not exist"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_eq!(fake.calls(), 0);
+}
+
 #[test]
 fn without_the_file_nothing_changes() {
     let fake = FakeEcr::start();
     let mut sb = Sandbox::new();
     fake.attach(&mut sb);
-    let absent = sb.path().join("absent.toml");
+    // The default path (below the sandbox's empty home), absent.
     sb.with_credentials(CALLER_KEY, "caller-secret")
-        .set("AWS_ECR_CONFIG_FILE", absent.to_str().unwrap());
+        .unset("AWS_ECR_CONFIG_FILE");
     let run = sb.get(A);
     run.credentials();
     assert_eq!(run.stderr(), "");

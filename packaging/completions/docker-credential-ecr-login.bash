@@ -359,7 +359,7 @@ _docker__credential__ecr__login() {
             return 0
             ;;
         docker__subcmd__credential__subcmd__ecr__subcmd__login__subcmd__policy)
-            opts="-h --registry --registry-account --region --repository --allow-account --allow-org --allow-org-path --access --document --apply --dry-run --help"
+            opts="-h --registry --registry-account --region --repository --allow-account --allow-org --allow-org-path --access --document --apply --dry-run --revoke --replace --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -62,8 +62,10 @@ complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_u
 push\t''"
 complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_using_subcommand policy" -l document -d 'Print only this document, as plain JSON' -r -f -a "repository\t'The registry account\'s repository policy'
 identity\t'The caller account\'s identity (IAM) policy'"
-complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_using_subcommand policy" -l apply -d 'Set the repository policy on each --repository (SetRepositoryPolicy), merged by Sid'
+complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_using_subcommand policy" -l apply -d 'Set the repository policy on each --repository (SetRepositoryPolicy): adds the named principals and actions to this tool\'s statements, takes nothing away'
 complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_using_subcommand policy" -l dry-run -d 'With --apply: show the change, write nothing'
+complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_using_subcommand policy" -l revoke -d 'With --apply: take the named accounts, organizations and paths out of this tool\'s statements, saying what is lost'
+complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_using_subcommand policy" -l replace -d 'With --apply: make this tool\'s statements exactly what is named, --access included, saying what is lost'
 complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_using_subcommand policy" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_using_subcommand kubelet" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_using_subcommand doctor" -l docker-config -d 'The docker config to check [default: $DOCKER_CONFIG/config.json or ~/.docker/config.json]' -r -F

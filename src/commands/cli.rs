@@ -104,12 +104,18 @@ pub struct PolicyArgs {
     /// Print only this document, as plain JSON
     #[arg(long, value_enum, conflicts_with = "apply")]
     pub document: Option<crate::commands::policy::Document>,
-    /// Set the repository policy on each --repository (SetRepositoryPolicy), merged by Sid
+    /// Set the repository policy on each --repository (SetRepositoryPolicy): adds the named principals and actions to this tool's statements, takes nothing away
     #[arg(long)]
     pub apply: bool,
     /// With --apply: show the change, write nothing
     #[arg(long, requires = "apply")]
     pub dry_run: bool,
+    /// With --apply: take the named accounts, organizations and paths out of this tool's statements, saying what is lost
+    #[arg(long, requires = "apply", conflicts_with_all = ["replace", "access"])]
+    pub revoke: bool,
+    /// With --apply: make this tool's statements exactly what is named, --access included, saying what is lost
+    #[arg(long, requires = "apply")]
+    pub replace: bool,
 }
 
 #[derive(Debug, Args)]
@@ -186,6 +192,32 @@ mod tests {
         assert_eq!(a.accounts, ["111111111111"]);
         assert_eq!(a.region.as_deref(), Some("us-east-1"));
         assert!(a.dry_run && !a.remove && !a.containers);
+    }
+
+    #[test]
+    fn taking_access_away_is_explicit_and_needs_apply() {
+        let parse = |extra: &[&str]| {
+            let mut args = vec!["x", "policy", "--registry", "h", "--allow-account", "2"];
+            args.extend_from_slice(extra);
+            Cli::try_parse_from(args)
+        };
+        let policy = |extra: &[&str]| match parse(extra).unwrap().command {
+            Command::Policy(a) => a,
+            other => panic!("{other:?}"),
+        };
+        let merge = policy(&["--apply"]);
+        assert!(merge.apply && !merge.revoke && !merge.replace);
+        assert!(policy(&["--apply", "--revoke"]).revoke);
+        assert!(policy(&["--apply", "--replace", "--access", "push"]).replace);
+        for refused in [
+            &["--revoke"][..],
+            &["--replace"],
+            &["--apply", "--revoke", "--replace"],
+            // --revoke takes principals out whole, whatever their access.
+            &["--apply", "--revoke", "--access", "pull"],
+        ] {
+            assert!(parse(refused).is_err(), "{refused:?}");
+        }
     }
 
     #[test]

@@ -83,8 +83,10 @@ done
 benches/run.sh --quick --bin target/release/docker-credential-ecr-login
 
 # --- dependency audit ---------------------------------------------------------
-# Licenses, bans and sources. The advisory database lives on GitHub, which this
-# project's machines cannot reach, so advisories are not checked (deny.toml).
+# Licenses, bans and sources; then known vulnerabilities: the whole dependency
+# tree against a snapshot of the RustSec advisory database, offline (its home
+# is a git repository on GitHub, which CI cannot reach). CI has the snapshot in
+# the shared/ folder beside the checkout; ADVISORY_DB overrides where it is.
 CARGO_DENY_VERSION=0.20.2
 if ! cargo deny --version 2>/dev/null | grep -q "$CARGO_DENY_VERSION"; then
     echo "scripts/test.sh: installing cargo-deny $CARGO_DENY_VERSION (once per machine)" >&2
@@ -95,3 +97,28 @@ fi
 # a build on this one never downloads: fetch them first.
 cargo fetch --locked
 cargo deny --offline check licenses bans sources
+
+ADVISORY_DB="${ADVISORY_DB:-$(pwd)/../shared/advisory-db}"
+[ -d "$ADVISORY_DB/crates" ] \
+    || die "no RustSec advisory database at $ADVISORY_DB (its crates/ tree is missing): CI has a copy of shared/advisory-db beside the checkout; elsewhere clone https://github.com/rustsec/advisory-db there, or set ADVISORY_DB to a copy"
+# cargo-deny opens the database of deny.toml's db-urls entry at
+# <db-path>/advisory-db-<hash of that URL> (3157b0e258782691 for
+# https://github.com/rustsec/advisory-db, cargo-deny 0.20.2), and takes its
+# age from the time of .git/FETCH_HEAD: the snapshot's date, never now, so
+# that deny.toml's maximum-db-staleness says when the snapshot is too old.
+ADVISORY_DBS="$(pwd)/target/advisory-dbs"
+ADVISORY_DB_DIR="$ADVISORY_DBS/advisory-db-3157b0e258782691"
+rm -rf "$ADVISORY_DBS"
+mkdir -p "$ADVISORY_DB_DIR/.git"
+cp -R "$ADVISORY_DB/crates" "$ADVISORY_DB_DIR/crates"
+chmod -R u+w "$ADVISORY_DB_DIR"
+# Its date: the SNAPSHOT file's, else (a git clone) its last commit's.
+SNAPSHOT_DATE="$(grep -oE '[0-9]{4}-[0-9]{2}-[0-9]{2}' "$ADVISORY_DB/SNAPSHOT" 2>/dev/null | head -n 1 || true)"
+[ -n "$SNAPSHOT_DATE" ] || SNAPSHOT_DATE="$(git -C "$ADVISORY_DB" log -1 --format=%cI 2>/dev/null || true)"
+[ -n "$SNAPSHOT_DATE" ] || die "$ADVISORY_DB has neither a SNAPSHOT file with its date nor git history"
+touch -d "$SNAPSHOT_DATE" "$ADVISORY_DB_DIR/.git/FETCH_HEAD"
+# deny.toml with db-path pointing there (the same settings otherwise).
+sed "/^\[advisories\]\$/a db-path = \"$ADVISORY_DBS\"" deny.toml > "$ADVISORY_DBS/deny.toml"
+grep -q '^db-path = ' "$ADVISORY_DBS/deny.toml" || die "no [advisories] table in deny.toml"
+cargo deny --offline --config "$ADVISORY_DBS/deny.toml" check advisories \
+    || die "cargo deny check advisories failed (above; database: $ADVISORY_DB, $SNAPSHOT_DATE): update the crate, or add the advisory to deny.toml's ignore list with the reason. If cargo-deny could not open $ADVISORY_DB_DIR, it names its database directory differently: run it with -L debug to see where it looks"

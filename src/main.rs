@@ -189,7 +189,19 @@ fn run_doctor(args: &cli::DoctorArgs, config: &Config, source: &AwsTokenSource) 
         Some(Ok(c)) => c,
         None => ecr_login::registry::CredentialSource::Chain,
     };
-    let report = doctor::diagnose(&args.image, &docker_config, &credentials, source);
+    let this = std::env::current_exe().ok();
+    let path_warning = configure::path_warning(
+        var("PATH").as_deref(),
+        var("PATHEXT").as_deref(),
+        this.as_deref(),
+    );
+    let report = doctor::diagnose(
+        &args.image,
+        &docker_config,
+        path_warning.as_deref(),
+        &credentials,
+        source,
+    );
     let text = if args.json {
         serde_json::to_string_pretty(&report).expect("the report serializes")
     } else {

@@ -24,16 +24,29 @@ where
         failure,
     };
     match &err {
+        // An answer with no error code is one the SDK could not read: what
+        // was wrong, never its body (a garbled success would carry the
+        // token): the parser's reason and offset.
+        SdkError::ServiceError(e) if e.err().code().is_none() => api(
+            Some(e.raw().status().as_u16()),
+            ApiFailure::other(match e.err().source() {
+                Some(why) => format!("unreadable response: {}", error_chain(why)),
+                None => format!("unreadable response: {}", e.err()),
+            }),
+        ),
         SdkError::ServiceError(e) => api(
             Some(e.raw().status().as_u16()),
             ApiFailure {
-                code: Some(e.err().code().unwrap_or("unknown error").to_owned()),
+                code: e.err().code().map(str::to_owned),
                 message: e.err().message().unwrap_or("").to_owned(),
             },
         ),
         SdkError::ResponseError(e) => api(
             Some(e.raw().status().as_u16()),
-            ApiFailure::other("unreadable response"),
+            ApiFailure::other(match err.source() {
+                Some(why) => format!("unreadable response: {}", error_chain(why)),
+                None => "unreadable response".to_owned(),
+            }),
         ),
         SdkError::TimeoutError(_) => api(None, ApiFailure::other("timed out")),
         // Connection and credential failures: their causes, by Display only

@@ -210,7 +210,40 @@ pub fn containers_auth_path(
 /// Whether `docker-credential-ecr-login` is found on `PATH` as docker looks
 /// (`pathext`: the `PATHEXT` variable, read on Windows only).
 pub fn on_path(path_var: Option<&str>, pathext: Option<&str>) -> bool {
-    on_path_as(path_var, &helper_file_names(cfg!(windows), pathext))
+    find_on_path(path_var, pathext).is_some()
+}
+
+/// The `docker-credential-ecr-login` docker runs: the first on `PATH`.
+pub fn find_on_path(path_var: Option<&str>, pathext: Option<&str>) -> Option<PathBuf> {
+    find_on_path_as(path_var, &helper_file_names(cfg!(windows), pathext))
+}
+
+/// What is wrong with `PATH` for docker to run this binary (`this`): it
+/// finds none, or another one first. `None` when it finds this one.
+pub fn path_warning(
+    path_var: Option<&str>,
+    pathext: Option<&str>,
+    this: Option<&Path>,
+) -> Option<String> {
+    let Some(found) = find_on_path(path_var, pathext) else {
+        return Some(format!(
+            "{BINARY} is not on PATH; docker will not find it until it is"
+        ));
+    };
+    let same = |a: &Path, b: &Path| {
+        fs::canonicalize(a)
+            .ok()
+            .zip(fs::canonicalize(b).ok())
+            .is_some_and(|(a, b)| a == b)
+    };
+    match this {
+        Some(this) if !same(&found, this) => Some(format!(
+            "PATH finds {} first, not this {BINARY} ({}): docker runs that one",
+            found.display(),
+            this.display()
+        )),
+        _ => None,
+    }
 }
 
 /// The names docker runs the helper by, as Go's `exec.LookPath` finds a
@@ -231,17 +264,16 @@ fn helper_file_names(windows: bool, pathext: Option<&str>) -> Vec<String> {
         .collect()
 }
 
-/// Whether a directory of `path_var` holds one of `names` as an executable
-/// file (on Unix, one with an execute bit; Windows has none).
-fn on_path_as(path_var: Option<&str>, names: &[String]) -> bool {
+/// The first of `names` that a directory of `path_var` holds as an
+/// executable file (on Unix, one with an execute bit; Windows has none).
+fn find_on_path_as(path_var: Option<&str>, names: &[String]) -> Option<PathBuf> {
     let executable =
         |m: &fs::Metadata| m.is_file() && (!cfg!(unix) || unix_mode(m, 0) & 0o111 != 0);
-    path_var.is_some_and(|p| {
-        std::env::split_paths(p).any(|dir| {
-            names
-                .iter()
-                .any(|name| fs::metadata(dir.join(name)).is_ok_and(|m| executable(&m)))
-        })
+    std::env::split_paths(path_var?).find_map(|dir| {
+        names
+            .iter()
+            .map(|name| dir.join(name))
+            .find(|p| fs::metadata(p).is_ok_and(|m| executable(&m)))
     })
 }
 
@@ -282,11 +314,15 @@ pub fn run(
     if args.containers || args.containers_auth.is_some() {
         files.push(containers_auth_path(args.containers_auth.clone(), var)?);
     }
-    if !args.remove && !on_path(var("PATH").as_deref(), var("PATHEXT").as_deref()) {
-        let _ = writeln!(
-            err,
-            "warning: {BINARY} is not on PATH; docker will not find it until it is"
-        );
+    if !args.remove {
+        let this = std::env::current_exe().ok();
+        if let Some(warning) = path_warning(
+            var("PATH").as_deref(),
+            var("PATHEXT").as_deref(),
+            this.as_deref(),
+        ) {
+            let _ = writeln!(err, "warning: {warning}");
+        }
     }
     for file in &files {
         apply(file, &hosts, args.remove, args.dry_run, out, err)?;
@@ -643,18 +679,49 @@ mod tests {
         }
         let path = std::env::join_paths([&empty, &bin]).unwrap();
         let path = path.to_str();
-        assert!(on_path_as(path, &names(true, None)));
-        assert!(!on_path_as(path, &names(false, None)), "not without .exe");
-        assert!(!on_path_as(None, &names(true, None)));
+        assert!(find_on_path_as(path, &names(true, None)).is_some());
+        assert!(
+            find_on_path_as(path, &names(false, None)).is_none(),
+            "not without .exe"
+        );
+        assert!(find_on_path_as(None, &names(true, None)).is_none());
         let only_empty = empty.to_str();
-        assert!(!on_path_as(only_empty, &names(true, None)));
+        assert!(find_on_path_as(only_empty, &names(true, None)).is_none());
         // On Unix a file without an execute bit is not run.
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             fs::set_permissions(&exe, fs::Permissions::from_mode(0o644)).unwrap();
-            assert!(!on_path_as(path, &names(true, None)));
+            assert!(find_on_path_as(path, &names(true, None)).is_none());
         }
+    }
+
+    /// Unix only: the helpers made here are found by their execute bit.
+    #[cfg(unix)]
+    #[test]
+    fn path_warnings_name_the_binary_docker_would_run() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let helper_in = |dir: &str| {
+            let d = tmp.path().join(dir);
+            fs::create_dir_all(&d).unwrap();
+            let f = d.join(BINARY);
+            fs::write(&f, b"#!/bin/sh\n").unwrap();
+            fs::set_permissions(&f, fs::Permissions::from_mode(0o755)).unwrap();
+            f
+        };
+        let (other, this) = (helper_in("other"), helper_in("this"));
+        let path = |dirs: &[&Path]| std::env::join_paths(dirs).unwrap().into_string().unwrap();
+        let (o, t) = (other.parent().unwrap(), this.parent().unwrap());
+        assert_eq!(path_warning(Some(&path(&[t, o])), None, Some(&this)), None);
+        let first = path_warning(Some(&path(&[o, t])), None, Some(&this)).unwrap();
+        assert!(
+            first.contains(&*other.to_string_lossy()) && first.contains("first"),
+            "{first}"
+        );
+        let none = path_warning(Some(&path(&[tmp.path()])), None, Some(&this)).unwrap();
+        assert!(none.contains("not on PATH"), "{none}");
+        assert_eq!(path_warning(Some(&path(&[o])), None, None), None);
     }
 
     #[test]

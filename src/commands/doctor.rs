@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::commands::policy::{self, Access, Spec, pretty};
 use crate::helper::token::{ApiFailure, AuthToken};
 use crate::registry::CredentialSource;
+use crate::registry::image::ImageError;
 use crate::registry::{self, PrivateRegistry, Registry};
 
 /// The process exit code tells each failure class apart.
@@ -53,14 +54,22 @@ pub struct Image {
 
 /// `[docker://]host/repo[:tag][@digest]`; no tag means `latest`.
 pub fn parse_image(image: &str) -> Option<Image> {
-    let image = image.trim();
-    let image = image.strip_prefix("docker://").unwrap_or(image);
-    let r = crate::registry::image::split(image).ok()?;
-    Some(Image {
+    split_image(image).ok()
+}
+
+fn split_image(image: &str) -> Result<Image, ImageError> {
+    let r = crate::registry::image::split(bare(image))?;
+    Ok(Image {
         host: r.authority.to_owned(),
         repository: r.repository.to_owned(),
         reference: r.reference,
     })
+}
+
+/// The image as written, without white space or a `docker://` prefix.
+fn bare(image: &str) -> &str {
+    let image = image.trim();
+    image.strip_prefix("docker://").unwrap_or(image)
 }
 
 /// Who is asking, as STS says.
@@ -176,6 +185,13 @@ fn routing(config: &DockerConfig, host: &str) -> Result<String, String> {
         }
         None => {}
     }
+    // The Go helper's documented setup: every registry without an entry of
+    // its own goes to the store (`auths` then holds empty placeholders).
+    if doc["credsStore"].as_str() == Some(crate::commands::configure::HELPER) {
+        return Ok(format!(
+            "{path}: credsStore sends {host} (and every registry without a credHelpers entry) to docker-credential-ecr-login"
+        ));
+    }
     let in_auths = doc["auths"].as_object().is_some_and(|a| {
         a.keys()
             .any(|k| crate::registry::server_host(k).is_ok_and(|h| h == host))
@@ -197,13 +213,15 @@ fn routing(config: &DockerConfig, host: &str) -> Result<String, String> {
 pub fn diagnose(
     image_text: &str,
     docker_config: &DockerConfig,
+    path_warning: Option<&str>,
     credentials: &CredentialSource,
     api: &dyn DoctorApi,
 ) -> Report {
     let mut steps = Vec::new();
     let mut walk = || -> Result<Verdict, Verdict> {
         let (image, registry) = check_host(&mut steps, image_text)?;
-        check_routing(&mut steps, docker_config, registry.host())?;
+        // docker looks the registry up as the image names it, port included.
+        check_routing(&mut steps, docker_config, &image.host, path_warning)?;
         let caller = check_credentials(&mut steps, api, &registry, credentials)?;
         let spec = |p: &PrivateRegistry| pull_spec(p, &image, &caller);
         check_token(&mut steps, api, &registry, credentials, &caller, &spec)?;
@@ -242,15 +260,43 @@ fn pull_spec(registry: &PrivateRegistry, image: &Image, caller: &Caller) -> Spec
 
 /// Step 1: the host names an ECR registry.
 fn check_host(steps: &mut Vec<Step>, image_text: &str) -> Result<(Image, Registry), Verdict> {
-    let parsed =
-        parse_image(image_text).and_then(|i| registry::parse(&i.host).ok().map(|r| (i, r)));
-    let Some((image, registry)) = parsed else {
-        steps.push(broken(
-            "registry host",
+    let text = bare(image_text);
+    let refuse = |steps: &mut Vec<Step>, detail: String, fix: String| {
+        steps.push(broken("registry host", detail, fix));
+        Err(Verdict::NotEcr)
+    };
+    let image = match split_image(text) {
+        Ok(image) => image,
+        Err(ImageError::NoRegistry) if registry::parse(text).is_ok() => {
+            return refuse(
+                steps,
+                format!("{text:?} names a registry but no repository"),
+                format!("add the repository: {text}/REPOSITORY:TAG"),
+            );
+        }
+        Err(ImageError::Invalid(why)) => {
+            return refuse(
+                steps,
+                format!("{text:?} is not an image reference docker accepts: {why}"),
+                "write it as ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY:TAG".into(),
+            );
+        }
+        Err(ImageError::NoRegistry) => {
+            return refuse(
+                steps,
+                format!(
+                    "{text:?} is not an image of an Amazon ECR registry (no registry: Docker Hub)"
+                ),
+                "name it as ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY:TAG".into(),
+            );
+        }
+    };
+    let Ok(registry) = registry::parse(&image.host) else {
+        return refuse(
+            steps,
             format!("{image_text:?} is not an image of an Amazon ECR registry"),
             "name it as ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY:TAG".into(),
-        ));
-        return Err(Verdict::NotEcr);
+        );
     };
     let host = registry.host();
     steps.push(ok(
@@ -273,12 +319,32 @@ fn check_routing(
     steps: &mut Vec<Step>,
     docker_config: &DockerConfig,
     host: &str,
+    path_warning: Option<&str>,
 ) -> Result<(), Verdict> {
     match routing(docker_config, host) {
-        Ok(detail) => {
+        Ok(detail) if matches!(docker_config, DockerConfig::Skipped) => {
             steps.push(ok("docker config", detail));
             Ok(())
         }
+        // Routed, but docker must find this binary on PATH to run it.
+        Ok(detail) => match path_warning {
+            Some(warning) if warning.contains("not on PATH") => {
+                steps.push(broken(
+                    "docker config",
+                    format!("{detail}; but {warning}"),
+                    "put the directory of docker-credential-ecr-login on PATH (cargo install puts it in ~/.cargo/bin)".into(),
+                ));
+                Err(Verdict::NotRouted)
+            }
+            Some(warning) => {
+                steps.push(ok("docker config", format!("{detail}; warning: {warning}")));
+                Ok(())
+            }
+            None => {
+                steps.push(ok("docker config", detail));
+                Ok(())
+            }
+        },
         Err(detail) => {
             steps.push(broken(
                 "docker config",
@@ -331,6 +397,18 @@ fn check_token(
     spec: &dyn Fn(&PrivateRegistry) -> Spec,
 ) -> Result<(), Verdict> {
     match api.token(registry, credentials) {
+        Ok(t) if t.expires_at <= crate::helper::unix_now() => {
+            steps.push(broken(
+                "token",
+                format!(
+                    "GetAuthorizationToken answered a token that expired at {}",
+                    utc_time(t.expires_at)
+                ),
+                "check this machine's clock (docker would be refused with it); then try again"
+                    .into(),
+            ));
+            Err(Verdict::ApiError)
+        }
         Ok(t) => {
             steps.push(ok(
                 "token",
@@ -573,7 +651,7 @@ mod tests {
             caller: caller("222222222222"),
             token: Ok(AuthToken {
                 password: "pw".into(),
-                expires_at: 100,
+                expires_at: 4_102_444_800,
             }),
             read: Ok(()),
             calls: RefCell::new(Vec::new()),
@@ -608,7 +686,7 @@ mod tests {
     }
 
     fn run(f: &Fake, config: &DockerConfig) -> Report {
-        diagnose(IMAGE, config, &CredentialSource::Chain, f)
+        diagnose(IMAGE, config, None, &CredentialSource::Chain, f)
     }
 
     #[test]
@@ -621,11 +699,84 @@ mod tests {
         assert!(render(&r).contains("can be pulled"));
     }
 
+    /// What issue 17 found doctor getting wrong, each told truly now.
+    #[test]
+    fn doctor_tells_the_truth() {
+        let text = |t: &str| DockerConfig::Text {
+            path: "/c.json".into(),
+            text: t.into(),
+        };
+        let walk = |image: &str, config: &DockerConfig, warning: Option<&str>, f: &Fake| {
+            diagnose(image, config, warning, &CredentialSource::Chain, f)
+        };
+        // The Go helper's documented setup routes every registry here.
+        let store = walk(
+            IMAGE,
+            &text(r#"{"credsStore": "ecr-login"}"#),
+            None,
+            &fake(),
+        );
+        assert_eq!(store.verdict, Verdict::Ok, "{}", render(&store));
+        // docker looks up host:443 as written.
+        let host = IMAGE.split('/').next().unwrap();
+        let with_port = IMAGE.replacen(host, &format!("{host}:443"), 1);
+        let keyed = |k: &str| text(&format!(r#"{{"credHelpers": {{"{k}": "ecr-login"}}}}"#));
+        assert_eq!(
+            walk(&with_port, &keyed(&format!("{host}:443")), None, &fake()).verdict,
+            Verdict::Ok
+        );
+        assert_eq!(
+            walk(&with_port, &keyed(host), None, &fake()).verdict,
+            Verdict::NotRouted
+        );
+        // A token that arrives expired is a failure.
+        let expired = Fake {
+            token: Ok(AuthToken {
+                password: "pw".into(),
+                expires_at: 1,
+            }),
+            ..fake()
+        };
+        let r = walk(IMAGE, &routed(), None, &expired);
+        assert_eq!(r.verdict, Verdict::ApiError, "{}", render(&r));
+        assert!(render(&r).contains("expired"));
+        // A bare registry host: no repository, not "not ECR".
+        let r = walk(host, &routed(), None, &fake());
+        assert!(render(&r).contains("no repository"), "{}", render(&r));
+        // Names docker would refuse.
+        for bad in [
+            format!("{host}/Team/App:1"),
+            format!("{host}/team/app:.x"),
+            format!("{host}/team//app"),
+        ] {
+            let r = walk(&bad, &routed(), None, &fake());
+            assert_eq!(r.verdict, Verdict::NotEcr);
+            assert!(render(&r).contains("docker accepts"), "{}", render(&r));
+        }
+        // Not on PATH: docker cannot run it; another one first: a warning.
+        let r = walk(
+            IMAGE,
+            &routed(),
+            Some("docker-credential-ecr-login is not on PATH"),
+            &fake(),
+        );
+        assert_eq!(r.verdict, Verdict::NotRouted);
+        let r = walk(
+            IMAGE,
+            &routed(),
+            Some("PATH finds /usr/bin/x first"),
+            &fake(),
+        );
+        assert_eq!(r.verdict, Verdict::Ok);
+        assert!(render(&r).contains("/usr/bin/x first"));
+    }
+
     #[test]
     fn stops_at_the_first_broken_link() {
         let not_ecr = diagnose(
             "registry.example.com/app:1",
             &routed(),
+            None,
             &CredentialSource::Chain,
             &fake(),
         );

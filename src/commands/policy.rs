@@ -107,19 +107,7 @@ fn org_path(p: &str) -> Option<String> {
     ok.then(|| format!("{trimmed}/*"))
 }
 
-/// ECR's rule: lower-case components of letters and digits joined by
-/// `.`, `_` or `-`, separated by `/`; 2 to 256 characters.
-pub fn is_repository_name(name: &str) -> bool {
-    (2..=256).contains(&name.len())
-        && name.split('/').all(|component| {
-            !component.is_empty()
-                && component.split(['.', '_', '-']).all(|w| {
-                    !w.is_empty()
-                        && w.bytes()
-                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-                })
-        })
-}
+pub use crate::registry::image::is_repository_name;
 
 impl Spec {
     pub fn validate(&self) -> Result<(), PolicyError> {

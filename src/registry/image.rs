@@ -34,6 +34,76 @@ pub enum ImageError {
     Invalid(&'static str),
 }
 
+/// ECR's rule for repository names (docker's, less `__` and runs of `-`):
+/// lower-case components of letters and digits joined by `.`, `_` or `-`,
+/// separated by `/`; 2 to 256 characters.
+pub fn is_repository_name(name: &str) -> bool {
+    (2..=256).contains(&name.len())
+        && name.split('/').all(|component| {
+            !component.is_empty()
+                && component.split(['.', '_', '-']).all(|w| {
+                    !w.is_empty()
+                        && w.bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                })
+        })
+}
+
+/// docker's path component: lower-case letters and digits, joined by `.`,
+/// `_`, `__` or a run of `-`.
+fn is_path_component(component: &str) -> bool {
+    let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    let b = component.as_bytes();
+    let mut i = 0;
+    loop {
+        let start = i;
+        while i < b.len() && alnum(&b[i]) {
+            i += 1;
+        }
+        if i == start {
+            return false;
+        }
+        if i == b.len() {
+            return true;
+        }
+        match b[i] {
+            b'.' => i += 1,
+            b'_' => i += if b.get(i + 1) == Some(&b'_') { 2 } else { 1 },
+            b'-' => {
+                while b.get(i) == Some(&b'-') {
+                    i += 1;
+                }
+            }
+            _ => return false,
+        }
+    }
+}
+
+/// docker's tag: a letter, digit or `_`, then up to 127 of those, `.` or `-`.
+fn is_tag(tag: &str) -> bool {
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    tag.len() <= 128
+        && tag.bytes().next().is_some_and(word)
+        && tag.bytes().all(|b| word(b) || b == b'.' || b == b'-')
+}
+
+/// An OCI digest: `algorithm:encoded`, the algorithm's components of
+/// lower-case letters and digits joined by `+ . _ -`, the encoding letters,
+/// digits, `=`, `_` or `-`.
+fn is_digest(digest: &str) -> bool {
+    let Some((algorithm, encoded)) = digest.split_once(':') else {
+        return false;
+    };
+    algorithm.split(['+', '.', '_', '-']).all(|c| {
+        !c.is_empty()
+            && c.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    }) && !encoded.is_empty()
+        && encoded
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"=_-".contains(&b))
+}
+
 pub fn split(image: &str) -> Result<ImageRef<'_>, ImageError> {
     let (authority, path) = image.split_once('/').ok_or(ImageError::NoRegistry)?;
     // The digest first (`repo:tag@sha256:…`), then the tag: both only in the
@@ -67,11 +137,21 @@ pub fn split(image: &str) -> Result<ImageRef<'_>, ImageError> {
     if repository.contains(':') {
         return Err(ImageError::Invalid("colon in the repository name"));
     }
+    if !repository.split('/').all(is_path_component) {
+        return Err(ImageError::Invalid(
+            "bad repository name (lower-case letters and digits, joined by . _ - and /)",
+        ));
+    }
     let reference = match (digest, tag) {
-        (Some(d), _) if d.contains(':') => Reference::Digest(d.to_owned()),
+        (Some(d), _) if is_digest(d) => Reference::Digest(d.to_owned()),
         (Some(_), _) => return Err(ImageError::Invalid("bad digest")),
         (None, Some("")) => return Err(ImageError::Invalid("empty tag")),
-        (None, Some(t)) => Reference::Tag(t.to_owned()),
+        (None, Some(t)) if is_tag(t) => Reference::Tag(t.to_owned()),
+        (None, Some(_)) => {
+            return Err(ImageError::Invalid(
+                "bad tag (up to 128 letters, digits, _ . -, not starting with . or -)",
+            ));
+        }
         (None, None) => Reference::Tag("latest".to_owned()),
     };
     Ok(ImageRef {
@@ -141,6 +221,38 @@ mod tests {
             (
                 "https://h.example/app",
                 Err(ImageError::Invalid("bad registry port")),
+            ),
+            (
+                "h.example/App:1",
+                Err(ImageError::Invalid(
+                    "bad repository name (lower-case letters and digits, joined by . _ - and /)",
+                )),
+            ),
+            (
+                "h.example/a--b__c",
+                Ok(("h.example", "a--b__c", tag("latest"))),
+            ),
+            (
+                "h.example/a___b",
+                Err(ImageError::Invalid(
+                    "bad repository name (lower-case letters and digits, joined by . _ - and /)",
+                )),
+            ),
+            (
+                "h.example/a.",
+                Err(ImageError::Invalid(
+                    "bad repository name (lower-case letters and digits, joined by . _ - and /)",
+                )),
+            ),
+            (
+                "h.example/app:.hidden",
+                Err(ImageError::Invalid(
+                    "bad tag (up to 128 letters, digits, _ . -, not starting with . or -)",
+                )),
+            ),
+            (
+                "h.example/app@sha256:ab/c",
+                Err(ImageError::Invalid("bad digest")),
             ),
         ];
         for (input, want) in table {

@@ -18,6 +18,13 @@ fn setup(moto: &Moto) -> Sandbox {
     let docker = sb.path().join("docker");
     std::fs::create_dir_all(&docker).unwrap();
     sb.set("DOCKER_CONFIG", docker.to_str().unwrap());
+    // docker runs the helper it finds on PATH: this build comes first.
+    let bin = support::binary().parent().unwrap().to_owned();
+    let path = std::env::join_paths(
+        std::iter::once(bin).chain(std::env::split_paths(&sb.var("PATH").unwrap_or_default())),
+    )
+    .unwrap();
+    sb.set("PATH", path.to_str().unwrap());
     sb
 }
 
@@ -56,7 +63,7 @@ fn a_pullable_image_passes_every_step() {
     if !support::require(Need::Moto) {
         return;
     }
-    let moto = Moto::start();
+    let moto = Moto::start_with_live_tokens();
     push_image(&moto);
     let sb = setup(&moto);
     routed(&sb);
@@ -86,7 +93,7 @@ fn each_broken_link_has_its_exit_code() {
     if !support::require(Need::Moto) {
         return;
     }
-    let moto = Moto::start();
+    let moto = Moto::start_with_live_tokens();
     push_image(&moto);
     let sb = setup(&moto);
 
@@ -138,4 +145,59 @@ fn each_broken_link_has_its_exit_code() {
     assert_eq!(code, Some(4), "{report:#}");
     let secret_shown = report.to_string().contains("\"secret\"");
     assert!(!secret_shown);
+}
+
+/// Issue 17's cases, through the binary: the Go helper's `credsStore`
+/// setup routes every registry here; a bare registry host has no
+/// repository; a name docker refuses is refused; docker must find the
+/// helper on PATH.
+#[test]
+fn doctor_tells_the_truth() {
+    if !support::require(Need::Moto) {
+        return;
+    }
+    let moto = Moto::start_with_live_tokens();
+    push_image(&moto);
+    let mut sb = setup(&moto);
+    let docker = std::path::PathBuf::from(sb.var("DOCKER_CONFIG").unwrap());
+    std::fs::write(docker.join("config.json"), r#"{"credsStore": "ecr-login"}"#).unwrap();
+    let image = format!("{}/team/app:1.0", host());
+    let (code, report) = doctor(&sb, &image);
+    assert_eq!(code, Some(0), "{report:#}");
+    assert!(
+        report["steps"][1]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("credsStore")
+    );
+
+    let (code, report) = doctor(&sb, &host());
+    assert_eq!(code, Some(2), "{report:#}");
+    assert!(
+        report["steps"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no repository")
+    );
+
+    let (code, report) = doctor(&sb, &format!("{}/Team/App:1.0", host()));
+    assert_eq!(code, Some(2), "{report:#}");
+    assert!(
+        report["steps"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("docker accepts")
+    );
+
+    let empty = sb.path().join("empty-bin");
+    std::fs::create_dir_all(&empty).unwrap();
+    sb.set("PATH", empty.to_str().unwrap());
+    let (code, report) = doctor(&sb, &image);
+    assert_eq!(code, Some(3), "{report:#}");
+    assert!(
+        report["steps"][1]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not on PATH")
+    );
 }

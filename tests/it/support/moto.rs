@@ -189,12 +189,55 @@ pub struct Moto {
     auth: Cell<bool>,
 }
 
+/// moto answers every `GetAuthorizationToken` with a token that expired
+/// in 2015. For suites that need a live one (`doctor` refuses an expired
+/// token), its answer is given a 12-hour expiry before it is sent.
+const LIVE_TOKENS: &str = r#"
+import sys, time
+from moto.ecr import responses
+answer = responses.ECRResponse.get_authorization_token
+def live(self):
+    result = answer(self)
+    for data in result.result["authorizationData"]:
+        data["expiresAt"] = time.time() + 12 * 3600
+    return result
+responses.ECRResponse.get_authorization_token = live
+from moto.server import main
+sys.exit(main(sys.argv[1:]))
+"#;
+
 impl Moto {
     /// Starts a fresh moto on 127.0.0.1 and waits until it listens.
     pub fn start() -> Moto {
+        Self::start_with(None)
+    }
+
+    /// As `start`, with tokens that expire in 12 hours, not in 2015.
+    pub fn start_with_live_tokens() -> Moto {
+        Self::start_with(Some(LIVE_TOKENS))
+    }
+
+    fn start_with(script: Option<&str>) -> Moto {
         let exe = moto_server_path();
         let dir = tempfile::tempdir().expect("tempdir for moto");
-        let mut child = Command::new(&exe)
+        let mut command = match script {
+            None => Command::new(&exe),
+            // The interpreter moto_server runs with, from its first line.
+            Some(script) => {
+                let text = std::fs::read_to_string(&exe)
+                    .unwrap_or_else(|e| panic!("read {}: {e}", exe.display()));
+                let python = text
+                    .lines()
+                    .next()
+                    .and_then(|l| l.strip_prefix("#!"))
+                    .map(str::trim)
+                    .unwrap_or_else(|| panic!("{} has no #! line", exe.display()));
+                let mut c = Command::new(python);
+                c.args(["-c", script]);
+                c
+            }
+        };
+        let mut child = command
             .args(["-H", "127.0.0.1", "-p", "0"])
             .current_dir(dir.path())
             .env("TZ", "UTC")

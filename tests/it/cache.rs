@@ -4,9 +4,7 @@
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Barrier;
 use std::thread;
 use std::time::Duration;
@@ -14,7 +12,7 @@ use std::time::Duration;
 use crate::support::fake_ecr::{
     self, DEFAULT_ACCOUNT, ECR_PUBLIC_TARGET, ECR_TARGET, FakeEcr, Fault,
 };
-use crate::support::{self, Run, Sandbox, run_command};
+use crate::support::{Run, Sandbox, symlink_file};
 use base64::Engine as _;
 
 const HOST: &str = "111111111111.dkr.ecr.us-east-1.amazonaws.com";
@@ -102,7 +100,10 @@ fn read_entry(path: &Path) -> serde_json::Value {
     serde_json::from_slice(&bytes).expect("cache entry is JSON")
 }
 
+/// A file's Unix mode (Windows files have an access control list).
+#[cfg(unix)]
 fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
     std::fs::symlink_metadata(path)
         .unwrap_or_else(|e| panic!("stat {path:?}: {e}"))
         .permissions()
@@ -478,8 +479,13 @@ fn ecr_public_is_fetched_and_cached() {
     assert_eq!(call.region.as_deref(), Some("us-east-1"));
 }
 
+/// Unix only: a umask and modes (on Windows a new file takes its
+/// directory's access control list).
+#[cfg(unix)]
 #[test]
 fn modes_are_private_even_with_umask_000() {
+    use crate::support::{self, run_command};
+    use std::process::Command;
     let (sb, _fake) = setup();
     assert!(!sb.cache_dir().exists());
     let mut cmd = Command::new("/bin/sh");
@@ -510,7 +516,7 @@ fn symlink_at_entry_path_is_not_followed() {
     let original = std::fs::read(&entry).unwrap();
     std::fs::write(&victim, &original).unwrap();
     std::fs::remove_file(&entry).unwrap();
-    symlink(&victim, &entry).unwrap();
+    symlink_file(&victim, &entry);
 
     assert_answer(&sb.get(HOST), HOST, &token(2));
     assert_eq!(fake.calls(), 2, "the symlinked entry must not be read");
@@ -529,13 +535,15 @@ fn symlink_at_lock_path_is_not_followed() {
     let lock = PathBuf::from(format!("{}.lock", entry.with_extension("").display()));
     let victim = sb.path().join("victim.txt");
     std::fs::write(&victim, b"precious\n").unwrap();
+    #[cfg(unix)]
     let victim_mode = mode(&victim);
     let _ = std::fs::remove_file(&lock);
     std::fs::remove_file(&entry).unwrap();
-    symlink(&victim, &lock).unwrap();
+    symlink_file(&victim, &lock);
 
     assert_answer(&sb.get(HOST), HOST, &token(2));
     assert_eq!(std::fs::read(&victim).unwrap(), b"precious\n");
+    #[cfg(unix)]
     assert_eq!(mode(&victim), victim_mode, "symlink target's mode changed");
 }
 

@@ -9,17 +9,16 @@
 //! took; the bounds are stated in docs/reliability.md.
 //!
 //! Tests that mount file systems run the helper inside `unshare --mount`
-//! (root, as CI is): modes alone do not stop root.
+//! (root, as CI is): modes alone do not stop root. They need Linux, and
+//! say so in a `cfg_attr(…, ignore = …)`; tests of what only Unix has
+//! (modes, owners, FIFOs, signals, descriptors) are `cfg(unix)`, each with
+//! its reason.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::ffi::CString;
 use std::fs;
 use std::io::{Read, Write};
-use std::os::fd::{FromRawFd, OwnedFd};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, ExitStatus, Output, Stdio};
 use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -57,15 +56,14 @@ impl Input {
     }
 }
 
-/// Runs `cmd` in its own process group, killing the group and failing the
-/// test if it has not ended after `DEADLINE`. `stdout` replaces the piped
-/// stdout (then `Output::stdout` is empty).
-fn run_bounded(mut cmd: Command, input: Input, stdout: Option<OwnedFd>) -> Output {
-    cmd.stderr(Stdio::piped()).process_group(0);
-    match stdout {
-        Some(fd) => cmd.stdout(Stdio::from(fd)),
-        None => cmd.stdout(Stdio::piped()),
-    };
+/// Runs `cmd` (on Unix in its own process group), killing it (the group)
+/// and failing the test if it has not ended after `DEADLINE`. `stdout`
+/// replaces the piped stdout (then `Output::stdout` is empty).
+fn run_bounded(mut cmd: Command, input: Input, stdout: Option<Stdio>) -> Output {
+    cmd.stderr(Stdio::piped());
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    cmd.stdout(stdout.unwrap_or_else(Stdio::piped));
     match input {
         Input::Null => cmd.stdin(Stdio::null()),
         _ => cmd.stdin(Stdio::piped()),
@@ -96,7 +94,13 @@ fn run_bounded(mut cmd: Command, input: Input, stdout: Option<OwnedFd>) -> Outpu
         }
         if start.elapsed() > DEADLINE {
             // SAFETY: signalling the child's own process group.
-            unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+            #[cfg(unix)]
+            unsafe {
+                libc::kill(-(child.id() as i32), libc::SIGKILL)
+            };
+            // Windows has no process groups to signal: the child alone.
+            #[cfg(not(unix))]
+            let _ = child.kill();
             let _ = child.wait();
             let err = err.join().unwrap_or_default();
             panic!(
@@ -289,10 +293,24 @@ fn assert_answer(run: &Run, secret: &str) {
     );
 }
 
+/// The signal that killed a process. Windows has no signals (a process
+/// killed there has an exit code, which the callers check too): `None`.
+fn signal(status: &ExitStatus) -> Option<i32> {
+    #[cfg(unix)]
+    {
+        std::os::unix::process::ExitStatusExt::signal(status)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = status;
+        None
+    }
+}
+
 /// Exit 1 with exactly the not-found line, no signal.
 fn assert_not_found(run: &Run) {
     assert_eq!(
-        run.0.status.signal(),
+        signal(&run.0.status),
         None,
         "killed by a signal; stderr={}",
         run.stderr()
@@ -356,12 +374,17 @@ fn make_stale(path: &Path) {
     write_entry(path, &e);
 }
 
+/// A file's Unix mode (Windows files have an access control list).
+#[cfg(unix)]
 fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
     fs::symlink_metadata(path).unwrap().permissions().mode() & 0o777
 }
 
+/// Windows has no FIFOs in the file system.
+#[cfg(unix)]
 fn mkfifo(path: &Path) {
-    let c = CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
     // SAFETY: a valid NUL-terminated path.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
 }
@@ -565,6 +588,10 @@ fn a_server_that_never_answers_is_retried_then_given_up() {
 /// for the stuck thread on its way out. The name server is a UDP socket of
 /// this test on a loopback address, named in a private /etc/resolv.conf.
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Linux: glibc's resolver and a private /etc/resolv.conf (unshare --mount)"
+)]
 fn a_name_server_that_never_answers_does_not_hold_the_answer() {
     if !support::require(Need::Root) {
         return;
@@ -784,6 +811,10 @@ fn every_api_failure_falls_back_to_a_valid_cached_token() {
 /// new token served, the old entry left as it was; with no entry the token
 /// is fetched and served, uncached.
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Linux: a private mount namespace (unshare --mount)"
+)]
 fn a_read_only_cache_directory_still_answers() {
     if !support::require(Need::Root) {
         return;
@@ -832,7 +863,8 @@ fn a_cache_path_below_a_file_still_answers() {
     t.finish();
 }
 
-/// A missing cache directory is created, parents included, mode 0700.
+/// A missing cache directory is created, parents included, mode 0700 (on
+/// Unix; Windows has no modes).
 #[test]
 fn a_missing_cache_directory_is_created_private() {
     let mut t = setup();
@@ -841,6 +873,7 @@ fn a_missing_cache_directory_is_created_private() {
     t.sb.set("AWS_ECR_CACHE_DIR", dir.to_str().unwrap());
     assert_answer(&t.get(HOST), &token(1));
     assert_answer(&t.get(HOST), &token(1));
+    #[cfg(unix)]
     for d in [&top, &top.join("b"), &dir] {
         assert_eq!(mode(d), 0o700, "{d:?}");
     }
@@ -851,6 +884,10 @@ fn a_missing_cache_directory_is_created_private() {
 /// The cache on a full file system (a 4 KiB tmpfs, filled): the token is
 /// served, and no temporary file is left behind.
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Linux: a private mount namespace (unshare --mount)"
+)]
 fn a_full_file_system_still_answers_and_leaves_no_temp_file() {
     if !support::require(Need::Root) {
         return;
@@ -889,9 +926,12 @@ fn a_full_file_system_still_answers_and_leaves_no_temp_file() {
 }
 
 /// An entry owned by another user is not read: the token is fetched again
-/// and the entry replaced by one of ours.
+/// and the entry replaced by one of ours. Unix only: Windows checks no
+/// owner (the cache is in the user's own profile, docs/reliability.md).
+#[cfg(unix)]
 #[test]
 fn an_entry_of_another_user_is_refused_and_replaced() {
+    use std::os::unix::fs::MetadataExt;
     if !support::require(Need::Root) {
         return;
     }
@@ -911,9 +951,11 @@ fn an_entry_of_another_user_is_refused_and_replaced() {
 }
 
 /// An entry others can read (0644) is tightened to 0600, with a warning,
-/// and still served.
+/// and still served. Unix only: Windows files have no mode.
+#[cfg(unix)]
 #[test]
 fn a_loose_entry_is_tightened_and_served() {
+    use std::os::unix::fs::PermissionsExt;
     let t = setup();
     assert_answer(&t.get(HOST), &token(1));
     let entry = only_entry(&t.sb.cache_dir());
@@ -928,6 +970,8 @@ fn a_loose_entry_is_tightened_and_served() {
 
 /// A FIFO at the entry path or at the lock path: no hang; the token is
 /// fetched and served. (A symlink at either path: tests/it/cache.rs.)
+/// Unix only: Windows has no FIFOs in the file system.
+#[cfg(unix)]
 #[test]
 fn a_fifo_at_the_entry_or_lock_path_does_not_hang() {
     let t = setup();
@@ -967,6 +1011,7 @@ fn a_stuck_lock_holder_delays_but_does_not_block() {
 }
 
 /// The home directory of the current user, from the passwd database.
+#[cfg(unix)]
 fn passwd_home() -> PathBuf {
     // SAFETY: getpwuid returns a pointer into static storage or null; it is
     // read at once, in a test binary that calls it from one place.
@@ -988,8 +1033,14 @@ fn passwd_home() -> PathBuf {
 /// The checkout, and so the binary under test, may well be below that home
 /// (where most people clone): each run first binds the binary onto a file
 /// in the sandbox, and runs it from there, so that no mount over the home
-/// can hide it.
+/// can hide it. Unix only: the passwd database (Windows finds the profile
+/// by its known-folder API, not by HOME).
+#[cfg(unix)]
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Linux: a private mount namespace (unshare --mount)"
+)]
 fn without_home_the_helper_still_answers() {
     if !support::require(Need::Root) {
         return;
@@ -1083,13 +1134,9 @@ fn odd_stdin_is_not_found_without_a_call() {
 fn a_closed_stdout_is_exit_1() {
     let t = setup();
     let closed_pipe = || {
-        let mut fds = [0; 2];
-        // SAFETY: fds has room for the two descriptors.
-        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
-        // SAFETY: both descriptors were just opened and are owned here.
-        let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let (r, w) = std::io::pipe().expect("a pipe");
         drop(r);
-        w
+        Stdio::from(w)
     };
     for (what, args, input) in [
         ("get, fetched", &["get"][..], Input::text(HOST)),
@@ -1099,7 +1146,7 @@ fn a_closed_stdout_is_exit_1() {
     ] {
         let out = run_bounded(t.sb.command(args), input, Some(closed_pipe()));
         let run = t.record(what, false, out);
-        assert_eq!(run.0.status.signal(), None, "{what}: killed by a signal");
+        assert_eq!(signal(&run.0.status), None, "{what}: killed by a signal");
         assert_eq!(run.code(), Some(1), "{what}: stderr={}", run.stderr());
     }
     assert_eq!(t.fake.calls(), 1, "the fetched token was not cached");
@@ -1111,8 +1158,12 @@ fn a_closed_stdout_is_exit_1() {
 /// Closed standard descriptors are opened on /dev/null before anything
 /// else is opened (std's start-up does it): otherwise the log file would
 /// take fd 1 and the answer, with its token, would be written into it.
+/// Unix only: a Windows process gets its standard handles explicitly, and
+/// a new file never takes their place.
+#[cfg(unix)]
 #[test]
 fn closed_stdout_and_stderr_never_become_the_log_file() {
+    use std::os::unix::process::CommandExt;
     let t = setup();
     let mut cmd = t.sb.command(&["get"]);
     // SAFETY: only async-signal-safe calls between fork and exec.

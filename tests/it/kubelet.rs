@@ -250,8 +250,20 @@ fn runs_as_ecr_credential_provider_with_the_kubelets_arguments() {
     fake.attach(&mut sb);
     sb.with_credentials(KEY_ID, SECRET);
     let bin_dir = tempfile::tempdir().unwrap();
-    let link = bin_dir.path().join("ecr-credential-provider");
-    std::os::unix::fs::symlink(binary(), &link).unwrap();
+    // The name the kubelet runs: on Unix a symlink, as the packages
+    // install it; on Windows a copy named .exe, as it is installed there.
+    #[cfg(unix)]
+    let link = {
+        let link = bin_dir.path().join("ecr-credential-provider");
+        std::os::unix::fs::symlink(binary(), &link).unwrap();
+        link
+    };
+    #[cfg(windows)]
+    let link = {
+        let link = bin_dir.path().join("ecr-credential-provider.exe");
+        std::fs::copy(binary(), &link).unwrap();
+        link
+    };
 
     let command = |args: &[&str]| {
         let mut cmd = Command::new(&link);

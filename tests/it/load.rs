@@ -21,7 +21,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::process::Stdio;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -139,8 +138,7 @@ fn sixty_four_processes_over_eight_registries_and_two_profiles() {
                 for (pid, since) in running.lock().unwrap().iter() {
                     if since.elapsed() > DEADLINE {
                         overdue.store(true, Ordering::SeqCst);
-                        // SAFETY: signalling a child of this test.
-                        unsafe { libc::kill(*pid as i32, libc::SIGKILL) };
+                        kill(*pid);
                     }
                 }
                 thread::sleep(Duration::from_millis(200));
@@ -270,10 +268,8 @@ fn sixty_four_processes_over_eight_registries_and_two_profiles() {
 
     // The cache: 16 whole private entries, no temporary file.
     let dir = sb.cache_dir();
-    assert_eq!(
-        fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
-        0o700
-    );
+    #[cfg(unix)]
+    assert_eq!(mode(&dir), 0o700);
     let mut entries = 0;
     for e in fs::read_dir(&dir).unwrap() {
         let path = e.unwrap().path();
@@ -284,10 +280,8 @@ fn sixty_four_processes_over_eight_registries_and_two_profiles() {
                 serde_json::from_slice(&fs::read(&path).unwrap()).expect("entry parses");
             assert_eq!(json["version"], 1);
             assert!(issued.contains_key(json["password"].as_str().unwrap()));
-            assert_eq!(
-                fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-                0o600
-            );
+            #[cfg(unix)]
+            assert_eq!(mode(&path), 0o600);
             entries += 1;
         }
     }
@@ -322,4 +316,25 @@ fn sixty_four_processes_over_eight_registries_and_two_profiles() {
         calls.len(),
         per_key.len(),
     );
+}
+
+/// Kills a child of this test by its pid: SIGKILL on Unix, `taskkill /F`
+/// (TerminateProcess) on Windows.
+fn kill(pid: u32) {
+    #[cfg(unix)]
+    // SAFETY: signalling a child of this test.
+    unsafe {
+        libc::kill(pid as i32, libc::SIGKILL);
+    }
+    #[cfg(not(unix))]
+    let _ = std::process::Command::new("taskkill")
+        .args(["/F", "/PID", &pid.to_string()])
+        .output();
+}
+
+/// A file's Unix mode (Windows files have an access control list).
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).unwrap().permissions().mode() & 0o777
 }

@@ -272,6 +272,10 @@ fn bad_ca_bundle_is_refused_without_panic() {
 // --- proxies ----------------------------------------------------------------
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Linux: a private /etc/hosts (unshare --mount)"
+)]
 fn https_proxy_is_used_for_an_https_endpoint() {
     if !support::require(Need::Root) {
         return;
@@ -347,6 +351,10 @@ fn lowercase_proxy_variables_are_honoured() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Linux: a private /etc/hosts (unshare --mount)"
+)]
 fn http_proxy_is_used_for_an_http_endpoint() {
     if !support::require(Need::Root) {
         return;

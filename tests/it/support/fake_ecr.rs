@@ -358,23 +358,10 @@ fn hang(stream: &mut TcpStream, stop: &AtomicBool) -> io::Result<()> {
     Ok(())
 }
 
-/// Makes closing the socket send a TCP RST instead of a FIN.
+/// Makes closing the socket send a TCP RST instead of a FIN (SO_LINGER
+/// of zero, on Unix and Windows).
 fn set_linger_zero(stream: &TcpStream) {
-    use std::os::fd::AsRawFd;
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: a valid socket descriptor and a correctly sized option value.
-    unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        );
-    }
+    let _ = socket2::SockRef::from(stream).set_linger(Some(Duration::ZERO));
 }
 
 /// Reads one request; `None` on a clean end of stream between requests.

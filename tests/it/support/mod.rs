@@ -20,6 +20,23 @@ pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_docker-credential-ecr-login"))
 }
 
+/// Makes `link` a symbolic link to the file `target`. On Windows this needs
+/// the right to create symbolic links (Developer Mode, or an
+/// administrator; wine grants it).
+pub fn symlink_file(target: &Path, link: &Path) {
+    #[cfg(unix)]
+    let made = std::os::unix::fs::symlink(target, link);
+    #[cfg(windows)]
+    let made = std::os::windows::fs::symlink_file(target, link);
+    if let Err(e) = made {
+        panic!(
+            "cannot make the symlink {} -> {}: {e}",
+            link.display(),
+            target.display()
+        );
+    }
+}
+
 /// A sandbox: its own HOME, cache dir and AWS config paths inside a temp dir.
 pub struct Sandbox {
     pub dir: tempfile::TempDir,

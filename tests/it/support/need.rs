@@ -19,7 +19,6 @@
 //! need not met is a failure instead: `require` panics with the same reason.
 
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -141,9 +140,19 @@ fn missing(need: Need) -> Vec<Missing> {
     missing
 }
 
+/// Root on Unix. Windows has no root: what the tests that need it do
+/// (namespaces, bind mounts, chown) does not exist there, and those tests
+/// say so in their own `cfg`s.
 fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
+    #[cfg(unix)]
+    {
+        // SAFETY: geteuid has no preconditions.
+        unsafe { libc::geteuid() == 0 }
+    }
+    #[cfg(not(unix))]
+    {
+        false
+    }
 }
 
 /// What is wrong with moto, if anything: none where `support::moto`
@@ -200,9 +209,15 @@ fn on_path(name: &str) -> Option<PathBuf> {
         .find(|p| is_executable(p))
 }
 
+/// A file, with an execute bit on Unix (Windows has none).
 fn is_executable(p: &Path) -> bool {
-    p.metadata()
-        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    p.metadata().is_ok_and(|m| {
+        #[cfg(unix)]
+        let runs = std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0;
+        #[cfg(not(unix))]
+        let runs = true;
+        m.is_file() && runs
+    })
 }
 
 fn sample() -> Vec<Missing> {

@@ -73,8 +73,9 @@ scripts/package.sh --install-deps --binary target/release/docker-credential-ecr-
 
 # --- the benchmark, quick: every step must work; no time is asserted ------------
 # It measures ours against the Go helper (Debian's amazon-ecr-credential-helper,
-# at /usr/bin) and the floor, in a private network namespace.
-for pkg in amazon-ecr-credential-helper:/usr/bin/docker-credential-ecr-login gcc:gcc openssl:openssl; do
+# at /usr/bin) and the floor, in a private network namespace. It also runs
+# pgrep (procps), which a minimal Debian lacks.
+for pkg in amazon-ecr-credential-helper:/usr/bin/docker-credential-ecr-login gcc:gcc openssl:openssl procps:pgrep; do
     command -v "${pkg#*:}" >/dev/null 2>&1 || {
         apt-get update -qq && apt-get install -y -qq --no-install-recommends "${pkg%%:*}" >/dev/null \
             || die "apt-get install ${pkg%%:*} failed"

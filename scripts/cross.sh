@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Type-checks the crate (library, binary and tests: `cargo check --locked
+# --all-targets`) for every platform the Go helper ships for besides this
+# one, failing on any error or warning:
+#
+#   x86_64-pc-windows-gnu, aarch64-apple-darwin, x86_64-apple-darwin,
+#   aarch64-unknown-linux-gnu, x86_64-unknown-linux-musl
+#
+# Usage: scripts/cross.sh [TARGET...]   (default: all five)
+#
+# No rustup target is needed: Debian's rustc-web (1.96) builds std from its
+# own sources (rust-web-src) with cargo's -Zbuild-std, which fetches std's
+# dependencies from crates.io on first use. Each target gets its own target
+# directory, target/cross/TRIPLE, so the host build is never invalidated.
+# Installs with apt (as root) only the packages that are missing: the
+# toolchain, and the C compilers ring's build script needs for each target
+# (mingw, aarch64 gcc, musl-gcc, clang for Apple). Nothing is linked, so
+# macOS needs no SDK, only a stand-in for one header ring includes. See
+# README's "Development".
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+ALL_TARGETS=(
+    x86_64-pc-windows-gnu
+    aarch64-apple-darwin
+    x86_64-apple-darwin
+    aarch64-unknown-linux-gnu
+    x86_64-unknown-linux-musl
+)
+
+die() {
+    echo "scripts/cross.sh: $*" >&2
+    exit 1
+}
+
+if [ $# -gt 0 ]; then
+    TARGETS=("$@")
+else
+    TARGETS=("${ALL_TARGETS[@]}")
+fi
+
+# --- packages (apt), only those missing ------------------------------------
+packages_for() { # the Debian packages a target's check needs
+    case "$1" in
+        x86_64-pc-windows-gnu) echo gcc-mingw-w64-x86-64 ;;
+        aarch64-unknown-linux-gnu) echo gcc-aarch64-linux-gnu libc6-dev-arm64-cross ;;
+        x86_64-unknown-linux-musl) echo musl-tools ;;
+        *-apple-darwin) echo clang llvm ;;
+        *) die "unknown target $1 (known: ${ALL_TARGETS[*]})" ;;
+    esac
+}
+
+wanted=(rustc-web rust-web-src cargo-web libstd-rust-web-dev)
+for t in "${TARGETS[@]}"; do
+    # shellcheck disable=SC2207
+    wanted+=($(packages_for "$t"))
+done
+missing=()
+for p in "${wanted[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
+        || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    [ "$(id -u)" = 0 ] || die "missing packages: ${missing[*]} (apt-get install them, or run as root)"
+    echo "scripts/cross.sh: installing ${missing[*]} (apt)" >&2
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends "${missing[@]}" >/dev/null; } \
+        || die "apt-get install ${missing[*]} failed"
+fi
+[ -d /usr/lib/rustlib/src/rust/library ] \
+    || die "/usr/lib/rustlib/src/rust/library missing: rust-web-src installs it"
+
+# --- Debian's toolchain, for these commands only ------------------------------
+# In front of rustup's proxies; RUSTC_BOOTSTRAP lets a stable toolchain take
+# -Zbuild-std.
+export PATH="/usr/bin:$PATH" RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1
+unset RUSTUP_TOOLCHAIN RUSTC_WRAPPER CARGO_BUILD_TARGET
+CARGO=/usr/bin/cargo
+# Any warning in this crate is an error (dependencies' lints are capped by
+# cargo; RUSTFLAGS does not reach build scripts and proc macros, which are
+# built for the host).
+export RUSTFLAGS="-D warnings"
+
+# ring includes <TargetConditionals.h> on Apple targets, a header of Apple's
+# SDK: a stand-in for macOS.
+apple_include=target/cross/apple-include
+mkdir -p "$apple_include"
+cat >"$apple_include/TargetConditionals.h.new" <<'EOF'
+/* A stand-in for Apple's header (scripts/cross.sh): macOS, nothing else. */
+#ifndef TARGET_CONDITIONALS_STAND_IN
+#define TARGET_CONDITIONALS_STAND_IN
+#define TARGET_OS_MAC 1
+#define TARGET_OS_OSX 1
+#define TARGET_OS_IPHONE 0
+#define TARGET_OS_IOS 0
+#define TARGET_OS_TV 0
+#define TARGET_OS_WATCH 0
+#define TARGET_OS_VISION 0
+#define TARGET_OS_SIMULATOR 0
+#define TARGET_OS_EMBEDDED 0
+#endif
+EOF
+# Rewritten only when it changed: cc's output would be rebuilt otherwise.
+if cmp -s "$apple_include/TargetConditionals.h.new" "$apple_include/TargetConditionals.h"; then
+    rm "$apple_include/TargetConditionals.h.new"
+else
+    mv "$apple_include/TargetConditionals.h.new" "$apple_include/TargetConditionals.h"
+fi
+apple_include="$(pwd)/$apple_include"
+llvm_ar="$(command -v llvm-ar-14 || command -v llvm-ar || true)"
+
+check() { # check TARGET: cargo check for it, in its own target dir
+    local t="$1" env=() var
+    var="$(echo "$t" | tr '-' '_')"
+    case "$t" in
+        aarch64-unknown-linux-gnu)
+            env+=("CC_$var=aarch64-linux-gnu-gcc") ;;
+        x86_64-unknown-linux-musl)
+            env+=("CC_$var=musl-gcc") ;;
+        *-apple-darwin)
+            local cflags="-nostdlibinc -DRING_CORE_NOSTDLIBINC -I$apple_include"
+            [ "$t" = x86_64-apple-darwin ] && cflags+=" -ffreestanding"
+            [ -n "$llvm_ar" ] || die "llvm-ar not found (apt-get install llvm)"
+            env+=("CC_$var=clang" "AR_$var=$llvm_ar" "CFLAGS_$var=$cflags") ;;
+    esac
+    echo "scripts/cross.sh: cargo check --target $t" >&2
+    local start=$SECONDS
+    env "${env[@]}" nice -n 10 "$CARGO" check --locked --all-targets --quiet \
+        -Zbuild-std=std,panic_abort --target "$t" --target-dir "target/cross/$t" \
+        || { echo "scripts/cross.sh: $t: FAILED after $((SECONDS - start)) s" >&2; return 1; }
+    echo "scripts/cross.sh: $t: ok ($((SECONDS - start)) s)" >&2
+}
+
+failed=()
+for t in "${TARGETS[@]}"; do
+    check "$t" || failed+=("$t")
+done
+[ ${#failed[@]} -eq 0 ] || die "cargo check failed for: ${failed[*]}"
+echo "scripts/cross.sh: ${TARGETS[*]}: no errors, no warnings" >&2

@@ -297,18 +297,19 @@ pub(crate) fn temporary_files(dir: &Path) -> Vec<String> {
         .collect()
 }
 
-/// Makes `link` a symbolic link to the file `target` (for tests). On
-/// Windows this needs the right to create symbolic links (Developer Mode,
-/// or an administrator; wine grants it).
+/// Makes `link` a symbolic link to the file `target` (for tests), and
+/// checks that it is one: on Windows a link needs Developer Mode or an
+/// administrator, and wine 8 reports success and makes none.
 #[cfg(test)]
 pub(crate) fn symlink_file(target: &Path, link: &Path) {
     #[cfg(unix)]
     let made = std::os::unix::fs::symlink(target, link);
     #[cfg(windows)]
     let made = std::os::windows::fs::symlink_file(target, link);
-    if let Err(e) = made {
+    let made = made.and_then(|()| fs::symlink_metadata(link));
+    if !made.as_ref().is_ok_and(|m| m.file_type().is_symlink()) {
         panic!(
-            "cannot make the symlink {} -> {}: {e}",
+            "cannot make the symlink {} -> {}: {made:?}",
             link.display(),
             target.display()
         );
@@ -453,6 +454,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        windows,
+        ignore = "needs a symlink: Windows makes one only in Developer Mode or for an administrator, and wine 8 makes none (its CreateSymbolicLinkW is a stub); run with --ignored where links can be made"
+    )]
     fn a_symlink_is_replaced_not_followed() {
         let tmp = tempfile::tempdir().unwrap();
         let victim = tmp.path().join("victim");

@@ -20,17 +20,18 @@ pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_docker-credential-ecr-login"))
 }
 
-/// Makes `link` a symbolic link to the file `target`. On Windows this needs
-/// the right to create symbolic links (Developer Mode, or an
-/// administrator; wine grants it).
+/// Makes `link` a symbolic link to the file `target`, and checks that it
+/// is one: on Windows a link needs Developer Mode or an administrator, and
+/// wine 8 reports success and makes none.
 pub fn symlink_file(target: &Path, link: &Path) {
     #[cfg(unix)]
     let made = std::os::unix::fs::symlink(target, link);
     #[cfg(windows)]
     let made = std::os::windows::fs::symlink_file(target, link);
-    if let Err(e) = made {
+    let made = made.and_then(|()| std::fs::symlink_metadata(link));
+    if !made.as_ref().is_ok_and(|m| m.file_type().is_symlink()) {
         panic!(
-            "cannot make the symlink {} -> {}: {e}",
+            "cannot make the symlink {} -> {}: {made:?}",
             link.display(),
             target.display()
         );

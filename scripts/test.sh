@@ -65,9 +65,10 @@ cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked --no-fail-fast
 # The other platforms the Go helper ships for (Windows, macOS arm64 and
 # x86_64, Linux arm64, musl): cargo check --all-targets, no warnings, with
-# Debian's rustc-web building std (it apt-installs what is missing). About
-# 10 minutes cold on 2 cores, seconds warm; target/cross/<target>.
-scripts/cross.sh
+# Debian's rustc-web building std (it apt-installs what is missing), and the
+# unit tests for Windows under wine. About 14 minutes cold on 2 cores,
+# seconds warm; target/cross/<target>.
+scripts/cross.sh --test-windows
 
 # --- the release build, once, and the packages made from it ---------------------
 cargo build --release --locked

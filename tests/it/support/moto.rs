@@ -222,18 +222,26 @@ impl Moto {
         let dir = tempfile::tempdir().expect("tempdir for moto");
         let mut command = match script {
             None => Command::new(&exe),
-            // The interpreter moto_server runs with, from its first line.
+            // The interpreter moto_server runs with: a virtualenv's beside
+            // it, else the one its first line names, else python3.
             Some(script) => {
-                let text = std::fs::read_to_string(&exe)
-                    .unwrap_or_else(|e| panic!("read {}: {e}", exe.display()));
-                let python = text
-                    .lines()
-                    .next()
-                    .and_then(|l| l.strip_prefix("#!"))
-                    .map(str::trim)
-                    .unwrap_or_else(|| panic!("{} has no #! line", exe.display()));
+                let dir = exe.parent().unwrap_or(Path::new("."));
+                let beside = ["python3", "python"]
+                    .iter()
+                    .map(|n| dir.join(n))
+                    .find(|p| p.is_file());
+                let shebang = std::fs::read_to_string(&exe).ok().and_then(|text| {
+                    let line = text.lines().next()?.strip_prefix("#!")?.trim().to_owned();
+                    line.contains("python").then_some(line)
+                });
+                let mut words: Vec<String> = match (beside, shebang) {
+                    (Some(p), _) => vec![p.to_string_lossy().into_owned()],
+                    (None, Some(line)) => line.split_whitespace().map(str::to_owned).collect(),
+                    (None, None) => vec!["python3".into()],
+                };
+                let python = words.remove(0);
                 let mut c = Command::new(python);
-                c.args(["-c", script]);
+                c.args(words).args(["-c", script]);
                 c
             }
         };

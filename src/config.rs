@@ -104,7 +104,7 @@ impl Config {
                 Ok(s) if s.is_finite() && s > 0.0 && s <= 3600.0 => Duration::from_secs_f64(s),
                 _ => {
                     warnings.push(format!(
-                        "{TIMEOUT_VAR}={v:?} is not a number of seconds between 0 and 3600; using {}",
+                        "{TIMEOUT_VAR}={v:?} is not a number of seconds above 0 and at most 3600; using {}",
                         DEFAULT_TIMEOUT.as_secs()
                     ));
                     DEFAULT_TIMEOUT
@@ -480,7 +480,13 @@ mod tests {
             let c = config(&[(TIMEOUT_VAR, bad)]);
             assert_eq!(c.timeout, DEFAULT_TIMEOUT, "{bad}");
             assert_eq!(c.warnings.len(), 1, "{bad}");
+            // The rule as the check applies it: 0 itself is refused.
+            assert!(c.warnings[0].contains("above 0 and at most 3600"), "{bad}");
         }
+        assert_eq!(
+            config(&[(TIMEOUT_VAR, "3600")]).timeout,
+            Duration::from_secs(3600)
+        );
     }
 
     #[test]

@@ -117,11 +117,13 @@ impl Helper<'_> {
             password,
             expires_at: effective_expiry(fetched_at, expires_at),
         };
+        // Routed only when a fetch is due: a hit reads no rules.
+        let fetch_with = |given: Option<CredentialSource>| match given {
+            Some(c) => Ok(c),
+            None => self.routes.route(&registry),
+        };
         let Some(cache) = &self.cache else {
-            let credentials = match credentials {
-                Some(c) => c,
-                None => self.routes.route(&registry)?,
-            };
+            let credentials = fetch_with(credentials)?;
             let now = (self.now)();
             return self
                 .fetch(&registry, &credentials)
@@ -154,10 +156,7 @@ impl Helper<'_> {
             tracing::debug!(registry = %registry, "refreshed by another process");
             return Ok(served(e.password.clone(), e.fetched_at, e.expires_at));
         }
-        let credentials = match credentials {
-            Some(c) => c,
-            None => self.routes.route(&registry)?,
-        };
+        let credentials = fetch_with(credentials)?;
         match self.fetch(&registry, &credentials) {
             Ok(token) => {
                 if token.expires_at > now {

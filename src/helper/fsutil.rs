@@ -52,6 +52,43 @@ pub fn open_no_follow(mode: u32) -> OpenOptions {
     options
 }
 
+/// Reads a file the user names (a config file, a CA bundle): links are
+/// followed, but a FIFO never blocks the open (`O_NONBLOCK` on Unix), only
+/// a regular file is read, and one over `max` bytes is refused unread, so
+/// that `/dev/zero` or a pipe can neither hang the helper nor fill memory.
+pub fn read_bounded(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    if meta.len() > max {
+        return Err(too_large(max));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // The file may grow between the stat and the read.
+    file.take(max + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(too_large(max));
+    }
+    Ok(bytes)
+}
+
+fn too_large(max: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("larger than {max} bytes; refusing to read it"),
+    )
+}
+
 /// An error for a file that [`open_no_follow`] opened but that is not a
 /// regular file: a link (on Windows, a symlink or junction) or anything
 /// else.
@@ -342,6 +379,28 @@ mod tests {
         {
             let _ = p;
             None
+        }
+    }
+
+    #[test]
+    fn read_bounded_reads_files_and_refuses_the_rest() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("f");
+        fs::write(&file, b"12345").unwrap();
+        assert_eq!(read_bounded(&file, 5).unwrap(), b"12345");
+        let big = read_bounded(&file, 4).unwrap_err();
+        assert_eq!(big.kind(), io::ErrorKind::InvalidData);
+        let dir = read_bounded(tmp.path(), 5).unwrap_err();
+        assert!(dir.to_string().contains("not a regular file"), "{dir}");
+        #[cfg(unix)]
+        {
+            // Neither blocks: a FIFO with no writer, an endless device.
+            let fifo = tmp.path().join("fifo");
+            let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+            // SAFETY: a valid NUL-terminated path.
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+            assert!(read_bounded(&fifo, 5).is_err());
+            assert!(read_bounded(Path::new("/dev/zero"), 5).is_err());
         }
     }
 

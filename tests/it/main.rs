@@ -29,7 +29,10 @@
 //!   completions and package definitions. `layout`: the rules that keep
 //!   `src/`'s layers apart. `executable`: how the binary is linked.
 
+mod bounded;
 mod cache;
+mod cli;
+mod configure;
 mod doctor;
 mod e2e;
 mod executable;
@@ -43,6 +46,8 @@ mod network;
 mod packaging;
 mod policy;
 mod registries;
+mod shared_machine;
+mod throttling;
 // The harness: not every suite uses every part of it.
 #[allow(dead_code)]
 mod support;

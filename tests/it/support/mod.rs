@@ -16,8 +16,12 @@ use std::process::{Command, Output, Stdio};
 
 pub const NOT_FOUND: &str = "credentials not found in native keychain";
 
+/// The helper under test: the one cargo built, or `ECR_LOGIN_TEST_BINARY`
+/// (an older build, to show that a new test fails on it).
 pub fn binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_docker-credential-ecr-login"))
+    std::env::var_os("ECR_LOGIN_TEST_BINARY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_docker-credential-ecr-login")))
 }
 
 /// Makes `link` a symbolic link to the file `target`, and checks that it

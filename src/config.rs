@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use sha2::Digest;
+
 pub const CACHE_DIR_VAR: &str = "AWS_ECR_CACHE_DIR";
 pub const DISABLE_CACHE_VAR: &str = "AWS_ECR_DISABLE_CACHE";
 pub const IGNORE_CREDS_STORAGE_VAR: &str = "AWS_ECR_IGNORE_CREDS_STORAGE";
@@ -21,18 +23,27 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const CACHE_SUBDIR: &str = "docker-credential-ecr-login";
 pub const CONFIG_FILE: &str = "docker-credential-ecr-login/config.toml";
 
-/// Variables that select which credentials the standard chain will find,
-/// in the chain's order after the environment's own keys. They make up the
+/// Variables that select which credentials the standard chain will find
+/// when the environment's own keys do not answer (profile, web identity,
+/// container, instance metadata, in the chain's order). They make up the
 /// cache identity, so that two principals never share a token.
 const IDENTITY_VARS: &[&str] = &[
     "AWS_PROFILE",
     "AWS_CONFIG_FILE",
     "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_LOGIN_CACHE_DIRECTORY",
     "AWS_ROLE_ARN",
     "AWS_WEB_IDENTITY_TOKEN_FILE",
     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
     "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
 ];
+
+/// A secret that also selects the principal (the container endpoint's
+/// token): it enters the identity as a digest only.
+const IDENTITY_SECRETS: &[&str] = &["AWS_CONTAINER_AUTHORIZATION_TOKEN"];
 
 /// The one reader of the process environment: a variable's value, where
 /// it is set and not empty.
@@ -51,6 +62,8 @@ pub struct LogConfig {
 pub struct Defaults {
     pub cache_dir: Option<PathBuf>,
     pub registry_config: Option<PathBuf>,
+    /// A home directory that does not exist: nothing below it is created.
+    pub missing_home: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -76,9 +89,16 @@ pub struct Config {
 impl Config {
     pub fn from_env() -> Self {
         let dirs = directories::BaseDirs::new();
+        // The SDK's home (HOME) and the one the default directories are
+        // below (HOME, else the passwd entry's).
+        let missing_home = home_dir(&var)
+            .into_iter()
+            .chain(dirs.as_ref().map(|d| d.home_dir().to_owned()))
+            .find(|h| !h.is_dir());
         let defaults = Defaults {
             cache_dir: dirs.as_ref().map(|d| d.cache_dir().join(CACHE_SUBDIR)),
             registry_config: dirs.as_ref().map(|d| d.config_dir().join(CONFIG_FILE)),
+            missing_home,
         };
         Self::from_vars(var, defaults)
     }
@@ -93,9 +113,35 @@ impl Config {
         let cache_dir = if var(DISABLE_CACHE_VAR).is_some_and(|v| truthy(&v)) {
             None
         } else {
-            var(CACHE_DIR_VAR)
-                .map(|d| expand_home(&d, &var))
-                .or(home_cache)
+            let named = var(CACHE_DIR_VAR);
+            let dir = named.as_ref().map(|d| expand_home(d, &var)).or(home_cache);
+            let what = || match &named {
+                Some(v) => format!("{CACHE_DIR_VAR}={v:?}"),
+                None => "the default cache directory".to_owned(),
+            };
+            match dir {
+                // Never resolved against the working directory, which
+                // changes from one run to the next.
+                Some(d) if !d.has_root() => {
+                    warnings.push(format!(
+                        "{} is not an absolute path; caching is off",
+                        what()
+                    ));
+                    None
+                }
+                Some(d) => match &defaults.missing_home {
+                    Some(home) if d.starts_with(home) => {
+                        warnings.push(format!(
+                            "{} is below the home directory {}, which does not exist (it is not created); caching is off",
+                            what(),
+                            home.display()
+                        ));
+                        None
+                    }
+                    _ => Some(d),
+                },
+                None => None,
+            }
         };
 
         let timeout = match var(TIMEOUT_VAR) {
@@ -146,25 +192,61 @@ impl Config {
                 .or(defaults.registry_config),
             log,
             identity: cache_identity(&var),
-            static_keys: static_keys_in_env(var),
-            warnings,
+            static_keys: static_keys_in_env(&var),
+            warnings: {
+                warnings.extend(env_keys_warning(&var));
+                warnings
+            },
         }
     }
 }
 
-/// Whether the default chain's first link, the environment, has keys: then
-/// it ends there, whatever profile or role is configured.
-pub fn static_keys_in_env(var: impl Fn(&str) -> Option<String>) -> bool {
-    ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
-        .iter()
-        .all(|k| var(k).is_some_and(|v| !v.trim().is_empty()))
+/// The access key ID of the environment's keys when the AWS SDK's
+/// environment provider, the chain's first link, will answer with them:
+/// `AWS_ACCESS_KEY_ID` and a secret (`AWS_SECRET_ACCESS_KEY`, else
+/// `SECRET_ACCESS_KEY`), neither blank. Otherwise that provider answers
+/// "not loaded" and the chain goes on to the profile, web identity,
+/// container and instance (aws-config's `EnvironmentVariableCredentialsProvider`).
+pub fn env_key_id(var: &impl Fn(&str) -> Option<String>) -> Option<String> {
+    let set = |k: &str| var(k).filter(|v| !v.trim().is_empty());
+    let key_id = set("AWS_ACCESS_KEY_ID")?;
+    set("AWS_SECRET_ACCESS_KEY")
+        .or_else(|| set("SECRET_ACCESS_KEY"))
+        .map(|_| key_id)
 }
 
-/// The credential identity for cache keys. Static keys are named by their
-/// access key ID (not secret); everything else by what selects it, which
-/// stays the same across the sessions of an assumed role.
+/// Whether the default chain's first link, the environment, has keys: then
+/// it ends there, whatever profile or role is configured.
+pub fn static_keys_in_env(var: &impl Fn(&str) -> Option<String>) -> bool {
+    env_key_id(var).is_some()
+}
+
+/// Half of the environment's keys: the SDK ignores them and takes
+/// credentials from the rest of its chain; said, since the user meant
+/// otherwise.
+fn env_keys_warning(var: &impl Fn(&str) -> Option<String>) -> Option<String> {
+    let set = |k: &str| var(k).is_some_and(|v| !v.trim().is_empty());
+    let secret = set("AWS_SECRET_ACCESS_KEY") || set("SECRET_ACCESS_KEY");
+    let half = match (set("AWS_ACCESS_KEY_ID"), secret) {
+        (true, false) => "AWS_ACCESS_KEY_ID is set without AWS_SECRET_ACCESS_KEY",
+        (false, true) => "AWS_SECRET_ACCESS_KEY is set without AWS_ACCESS_KEY_ID",
+        (false, false) if var("AWS_ACCESS_KEY_ID").is_some() => "AWS_ACCESS_KEY_ID is blank",
+        _ => return None,
+    };
+    Some(format!(
+        "{half}: the AWS SDK ignores the environment's keys and takes credentials from the rest of its chain (profile, web identity, container, instance)"
+    ))
+}
+
+/// The credential identity for cache keys: it describes the credentials
+/// the chain will use, without resolving them. Keys the environment
+/// provider answers with are named by their access key ID (not secret);
+/// otherwise (no keys, or half of them, which the SDK ignores) the chain
+/// goes on, and the identity is what selects its answer: the variables
+/// the later links read, and the home directory its files are found
+/// below. That stays the same across the sessions of an assumed role.
 pub fn cache_identity(var: &impl Fn(&str) -> Option<String>) -> String {
-    if let Some(key_id) = var("AWS_ACCESS_KEY_ID") {
+    if let Some(key_id) = env_key_id(var) {
         return format!("env:{key_id}");
     }
     let mut id = String::from("chain");
@@ -172,6 +254,16 @@ pub fn cache_identity(var: &impl Fn(&str) -> Option<String>) -> String {
         if let Some(v) = var(name) {
             id.push_str(&format!("\0{name}={v}"));
         }
+    }
+    for name in IDENTITY_SECRETS {
+        if let Some(v) = var(name) {
+            let digest = sha2::Sha256::digest(v.as_bytes());
+            let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+            id.push_str(&format!("\0{name}=sha256:{hex}"));
+        }
+    }
+    if let Some(home) = home_dir(var) {
+        id.push_str(&format!("\0home={}", home.display()));
     }
     id
 }
@@ -276,7 +368,7 @@ mod tests {
                     .find(|(n, _)| *n == k)
                     .map(|(_, v)| v.to_string())
             };
-            assert_eq!(static_keys_in_env(var), want, "{vars:?}");
+            assert_eq!(static_keys_in_env(&var), want, "{vars:?}");
         }
     }
 
@@ -292,6 +384,7 @@ mod tests {
                 registry_config: Some(PathBuf::from(
                     "/home/u/.config/docker-credential-ecr-login/config.toml",
                 )),
+                missing_home: None,
             },
         )
     }
@@ -514,8 +607,14 @@ mod tests {
         let base = id(&[]);
         let distinct = [
             base.clone(),
-            id(&[("AWS_ACCESS_KEY_ID", "AKIA1")]),
-            id(&[("AWS_ACCESS_KEY_ID", "AKIA2")]),
+            id(&[
+                ("AWS_ACCESS_KEY_ID", "AKIA1"),
+                ("AWS_SECRET_ACCESS_KEY", "s"),
+            ]),
+            id(&[
+                ("AWS_ACCESS_KEY_ID", "AKIA2"),
+                ("AWS_SECRET_ACCESS_KEY", "s"),
+            ]),
             id(&[("AWS_PROFILE", "dev")]),
             id(&[("AWS_PROFILE", "prod")]),
             id(&[
@@ -557,5 +656,181 @@ mod tests {
         );
         // An empty variable counts as unset.
         assert_eq!(id(&[("AWS_PROFILE", "")]), base);
+    }
+
+    /// Whom the chain answers for, by the variables set.
+    #[derive(Debug)]
+    enum Principal {
+        /// The environment's keys, with this access key ID.
+        Env(&'static str),
+        /// The rest of the chain: the identity is that of the same
+        /// variables without the environment's keys.
+        Chain,
+    }
+
+    /// The identity describes the credentials the SDK's chain will use:
+    /// keys the environment provider ignores (half of them, or blank)
+    /// never name it, and the chain's later links decide it instead.
+    #[test]
+    fn identity_describes_the_credentials_the_chain_will_use() {
+        use Principal::*;
+        const ENV_KEYS: [&str; 4] = [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+        ];
+        let web = [
+            ("AWS_ROLE_ARN", "arn:aws:iam::2:role/w"),
+            ("AWS_WEB_IDENTITY_TOKEN_FILE", "/t"),
+        ];
+        let container = [
+            ("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:9/c"),
+            ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "tok"),
+        ];
+        let key = ("AWS_ACCESS_KEY_ID", "AKIA1");
+        let secret = ("AWS_SECRET_ACCESS_KEY", "s");
+        let table: Vec<(Vec<(&str, &str)>, Principal)> = vec![
+            (vec![key, secret], Env("AKIA1")),
+            (vec![key], Chain),
+            (vec![key, ("AWS_SECRET_ACCESS_KEY", "")], Chain),
+            (vec![key, ("AWS_SECRET_ACCESS_KEY", " \t")], Chain),
+            (vec![("AWS_ACCESS_KEY_ID", " "), secret], Chain),
+            (vec![secret], Chain),
+            // The SDK's fallback name for the secret.
+            (vec![key, ("SECRET_ACCESS_KEY", "s")], Env("AKIA1")),
+            (
+                vec![
+                    key,
+                    ("AWS_SECRET_ACCESS_KEY", " "),
+                    ("SECRET_ACCESS_KEY", "s"),
+                ],
+                Env("AKIA1"),
+            ),
+            // The environment comes before a profile.
+            (vec![key, secret, ("AWS_PROFILE", "p")], Env("AKIA1")),
+            (vec![key, ("AWS_PROFILE", "p")], Chain),
+            (vec![secret, ("AWS_PROFILE", "p")], Chain),
+            // A session token completes no half.
+            (vec![key, ("AWS_SESSION_TOKEN", "t")], Chain),
+            (vec![key, secret, ("AWS_SESSION_TOKEN", "t")], Env("AKIA1")),
+            (vec![key, web[0], web[1]], Chain),
+            (vec![key, secret, web[0], web[1]], Env("AKIA1")),
+            (vec![key, container[0], container[1]], Chain),
+            (vec![key, secret, container[0], container[1]], Env("AKIA1")),
+            (vec![key, ("HOME", "/h")], Chain),
+        ];
+        for (vars, want) in &table {
+            let got = config(vars).identity;
+            match want {
+                Env(key_id) => assert_eq!(got, format!("env:{key_id}"), "{vars:?}"),
+                Chain => {
+                    let rest: Vec<_> = vars
+                        .iter()
+                        .copied()
+                        .filter(|(k, _)| !ENV_KEYS.contains(k))
+                        .collect();
+                    assert_eq!(got, config(&rest).identity, "{vars:?}");
+                    assert!(got.starts_with("chain"), "{vars:?}: {got}");
+                }
+            }
+            // Static keys skip the chain exactly when the identity says so.
+            assert_eq!(config(vars).static_keys, matches!(want, Env(_)), "{vars:?}");
+        }
+        // What selects the rest of the chain separates identities: the
+        // container's token (as a digest only), the home directory whose
+        // ~/.aws files are read, the instance metadata endpoint.
+        let id = |vars: &[(&str, &str)]| config(vars).identity;
+        let distinct = [
+            id(&[key]),
+            id(&[key, ("AWS_PROFILE", "p")]),
+            id(&[container[0], container[1]]),
+            id(&[container[0], ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "other")]),
+            id(&[
+                container[0],
+                ("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "/tok"),
+            ]),
+            id(&[("HOME", "/h1")]),
+            id(&[("HOME", "/h2")]),
+            id(&[(
+                "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+                "http://[fd00:ec2::254]",
+            )]),
+        ];
+        for (i, a) in distinct.iter().enumerate() {
+            for b in &distinct[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        assert!(!id(&[container[0], container[1]]).contains("tok"));
+    }
+
+    #[test]
+    fn half_of_the_environment_keys_is_a_warning() {
+        let warned = |vars: &[(&str, &str)]| {
+            config(vars)
+                .warnings
+                .iter()
+                .any(|w| w.contains("ignores the environment's keys"))
+        };
+        assert!(warned(&[("AWS_ACCESS_KEY_ID", "AKIA1")]));
+        assert!(warned(&[("AWS_SECRET_ACCESS_KEY", "s")]));
+        assert!(warned(&[
+            ("AWS_ACCESS_KEY_ID", "AKIA1"),
+            ("AWS_SECRET_ACCESS_KEY", " ")
+        ]));
+        assert!(warned(&[("AWS_ACCESS_KEY_ID", " ")]));
+        assert!(!warned(&[]));
+        assert!(!warned(&[
+            ("AWS_ACCESS_KEY_ID", "AKIA1"),
+            ("AWS_SECRET_ACCESS_KEY", "s")
+        ]));
+        assert!(!warned(&[
+            ("AWS_ACCESS_KEY_ID", "AKIA1"),
+            ("SECRET_ACCESS_KEY", "s")
+        ]));
+        // One line, and no secret in it.
+        let c = config(&[("AWS_SECRET_ACCESS_KEY", "sekrit")]);
+        assert_eq!(c.warnings.len(), 1);
+        assert!(!c.warnings[0].contains("sekrit") && !c.warnings[0].contains('\n'));
+    }
+
+    #[test]
+    fn a_cache_directory_must_be_absolute_and_its_home_must_exist() {
+        let with = |vars: &[(&str, &str)], missing_home: Option<&str>| {
+            let owned: Vec<(String, String)> = vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            Config::from_vars(
+                move |k| owned.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()),
+                Defaults {
+                    cache_dir: Some(PathBuf::from("/gone/.cache/docker-credential-ecr-login")),
+                    registry_config: None,
+                    missing_home: missing_home.map(PathBuf::from),
+                },
+            )
+        };
+        for rel in ["cache", "./cache", "../c", "~/c", "~user/c"] {
+            let c = with(&[(CACHE_DIR_VAR, rel)], None);
+            assert_eq!(c.cache_dir, None, "{rel}");
+            assert_eq!(c.warnings.len(), 1, "{rel}");
+            assert!(c.warnings[0].contains("not an absolute path"), "{rel}");
+        }
+        // The default, or ~/ in the variable, below a home that is not there.
+        let c = with(&[], Some("/gone"));
+        assert_eq!(c.cache_dir, None);
+        assert!(c.warnings[0].contains("does not exist"), "{:?}", c.warnings);
+        let c = with(&[(CACHE_DIR_VAR, "~/c"), ("HOME", "/gone")], Some("/gone"));
+        assert_eq!(c.cache_dir, None);
+        // Elsewhere, an absolute directory is created as before.
+        let c = with(&[(CACHE_DIR_VAR, "/var/c")], Some("/gone"));
+        assert_eq!(c.cache_dir.as_deref(), Some(Path::new("/var/c")));
+        assert!(c.warnings.is_empty());
+        let c = with(&[], None);
+        assert_eq!(
+            c.cache_dir.as_deref(),
+            Some(Path::new("/gone/.cache/docker-credential-ecr-login"))
+        );
     }
 }

@@ -164,7 +164,7 @@ fn run_doctor(args: &cli::DoctorArgs, config: &Config, source: &AwsTokenSource) 
             },
             Ok(path) => {
                 let shown = path.display().to_string();
-                match std::fs::read_to_string(&path) {
+                match configure::read_text(&path) {
                     Ok(text) => doctor::DockerConfig::Text { path: shown, text },
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                         doctor::DockerConfig::Missing { path: shown }

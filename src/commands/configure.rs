@@ -4,11 +4,17 @@
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
+mod splice;
+
 use crate::config::{HOME_VARS, home_dir};
-use crate::helper::fsutil::{Durability, atomic_write, create_private_dir, unix_mode};
+use crate::helper::fsutil::{
+    Durability, atomic_write, create_private_dir, link_error, open_no_follow, read_bounded,
+    refuse_non_file, remove_stale_temps, unix_mode,
+};
 use crate::registry::{self, Registry};
 
 /// The `credHelpers` value that makes docker run `docker-credential-ecr-login`.
@@ -46,7 +52,30 @@ pub enum ConfigureError {
     NoPath { what: &'static str, why: String },
     #[error("cannot find the default registry: {0}")]
     DefaultRegistry(String),
+    #[error("{path}: {why}; it was left untouched")]
+    Link { path: PathBuf, why: String },
+    #[error("cannot lock {path}: {source}")]
+    Lock { path: PathBuf, source: io::Error },
+    #[error(
+        "timed out after {wait:?} waiting for {path} (another configure holds it); nothing was written"
+    )]
+    LockTimeout { path: PathBuf, wait: Duration },
+    #[error(
+        "--no-docker without --containers or --containers-auth leaves nothing to configure; nothing was written"
+    )]
+    NothingToDo,
 }
+
+/// The largest config file read: far above any real one, and a bound on
+/// what `/dev/zero` or a runaway file can make us hold.
+pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
+
+/// How long a run waits for another one editing the same file.
+pub const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// How many symlinks are followed to the file itself (as Linux's
+/// `MAXSYMLINKS`).
+const MAX_LINKS: usize = 40;
 
 /// The normalised ECR host for a registry given by the user.
 pub fn registry_host(input: &str) -> Result<String, ConfigureError> {
@@ -77,7 +106,11 @@ pub struct Edited {
 }
 
 /// Adds or removes `credHelpers` entries in a config file's text (`None`:
-/// the file does not exist). Every other key is kept, in its order.
+/// the file does not exist). The text is checked to be JSON first; then
+/// only the bytes that must change are changed (see `splice`), so every
+/// other key, number, duplicate, line ending and indentation stays as the
+/// user wrote it, and a file that already says what was asked is returned
+/// unchanged.
 pub fn edit(
     path: &Path,
     existing: Option<&str>,
@@ -85,7 +118,7 @@ pub fn edit(
     remove: bool,
 ) -> Result<Edited, ConfigureError> {
     let existing = existing.filter(|t| !t.trim().is_empty());
-    let mut doc: Value = match existing {
+    let doc: Value = match existing {
         None => Value::Object(Map::new()),
         Some(text) => serde_json::from_str(text).map_err(|e| ConfigureError::InvalidJson {
             path: path.to_owned(),
@@ -94,12 +127,14 @@ pub fn edit(
             message: e.to_string(),
         })?,
     };
-    let before = doc.clone();
     let not_object = |what| ConfigureError::NotObject {
         path: path.to_owned(),
         what,
     };
-    let root = doc.as_object_mut().ok_or_else(|| not_object("the file"))?;
+    let root = doc.as_object().ok_or_else(|| not_object("the file"))?;
+    if root.get("credHelpers").is_some_and(|h| !h.is_object()) {
+        return Err(not_object("\"credHelpers\""));
+    }
     let mut warnings = Vec::new();
     if let Some(store) = root.get("credsStore").and_then(Value::as_str) {
         warnings.push(format!(
@@ -107,53 +142,131 @@ pub fn edit(
             path.display()
         ));
     }
-    if remove {
-        if let Some(helpers) = root.get_mut("credHelpers") {
-            let helpers = helpers
-                .as_object_mut()
-                .ok_or_else(|| not_object("\"credHelpers\""))?;
-            for host in hosts {
-                match helpers.get(host).and_then(Value::as_str) {
-                    Some(HELPER) => {
-                        helpers.shift_remove(host);
-                    }
-                    Some(other) => warnings.push(format!(
-                        "{}: {host} uses helper {other:?}, not {HELPER:?}; left as it is",
-                        path.display()
-                    )),
-                    None => {}
-                }
-            }
-            if helpers.is_empty() {
-                root.shift_remove("credHelpers");
-            }
+    let original = existing.unwrap_or("");
+    let text = match existing {
+        // Nothing worth keeping (no file, or `{}`): docker's own layout.
+        _ if root.is_empty() && remove => original.to_owned(),
+        _ if root.is_empty() => {
+            let helpers = hosts
+                .iter()
+                .map(|h| (h.clone(), Value::String(HELPER.to_owned())))
+                .collect();
+            let fresh = Map::from_iter([("credHelpers".to_owned(), Value::Object(helpers))]);
+            let text = to_pretty(&Value::Object(fresh)).replace('\n', splice::newline(original));
+            return Ok(Edited {
+                changed: true,
+                text,
+                warnings,
+            });
         }
-    } else {
-        let helpers = root
-            .entry("credHelpers")
-            .or_insert_with(|| Value::Object(Map::new()))
-            .as_object_mut()
-            .ok_or_else(|| not_object("\"credHelpers\""))?;
-        for host in hosts {
-            if let Some(other) = helpers
-                .get(host)
-                .and_then(Value::as_str)
-                .filter(|h| *h != HELPER)
-            {
-                warnings.push(format!(
-                    "{}: {host} used helper {other:?}; now {HELPER:?}",
-                    path.display()
-                ));
-            }
-            helpers.insert(host.clone(), Value::String(HELPER.to_owned()));
-        }
-    }
-    let changed = doc != before || (existing.is_none() && !remove);
+        _ if remove => remove_hosts(path, original, hosts, &mut warnings),
+        _ => add_hosts(path, original, hosts, &mut warnings),
+    };
     Ok(Edited {
-        text: to_pretty(&doc),
-        changed,
+        changed: text != original,
+        text,
         warnings,
     })
+}
+
+/// The `credHelpers` object that counts (the last of that name), if any.
+fn helpers_of(text: &str) -> (splice::Object, Option<(usize, splice::Object)>) {
+    let top = splice::top(text).expect("checked: the file is an object");
+    let helpers = top
+        .last("credHelpers")
+        .map(|(i, m)| (i, splice::object_at(text, m.value_start)));
+    (top, helpers)
+}
+
+/// The value of `member` read as a string, if it is one.
+fn string_value(text: &str, member: &splice::Member) -> Option<String> {
+    serde_json::from_str::<String>(&text[member.value_start..member.value_end]).ok()
+}
+
+fn add_hosts(path: &Path, original: &str, hosts: &[String], warnings: &mut Vec<String>) -> String {
+    let mut text = original.to_owned();
+    let mut missing = Vec::new();
+    let ours = format!("\"{HELPER}\"");
+    for host in hosts {
+        let (_, helpers) = helpers_of(&text);
+        let current = helpers.as_ref().and_then(|(_, h)| {
+            h.last(host)
+                .map(|(_, m)| (m.clone(), string_value(&text, m)))
+        });
+        match current {
+            Some((_, Some(helper))) if helper == HELPER => {}
+            Some((member, helper)) => {
+                if let Some(other) = helper {
+                    warnings.push(format!(
+                        "{}: {host} used helper {other:?}; now {HELPER:?}",
+                        path.display()
+                    ));
+                }
+                text = splice::replace_value(&text, &member, &ours);
+            }
+            None if missing.contains(host) => {}
+            None => missing.push(host.clone()),
+        }
+    }
+    if missing.is_empty() {
+        return text;
+    }
+    let entries: Vec<(String, String)> = missing.into_iter().map(|h| (h, ours.clone())).collect();
+    let (top, helpers) = helpers_of(&text);
+    match helpers {
+        Some((_, helpers)) => splice::append_members(&text, &helpers, &entries),
+        None => {
+            let value = splice::new_object(&text, &entries);
+            splice::append_members(&text, &top, &[("credHelpers".to_owned(), value)])
+        }
+    }
+}
+
+fn remove_hosts(
+    path: &Path,
+    original: &str,
+    hosts: &[String],
+    warnings: &mut Vec<String>,
+) -> String {
+    let mut text = original.to_owned();
+    let mut removed = false;
+    for host in hosts {
+        let (_, Some((_, helpers))) = helpers_of(&text) else {
+            return text;
+        };
+        match helpers.last(host).map(|(_, m)| string_value(&text, m)) {
+            Some(Some(helper)) if helper == HELPER => {}
+            Some(Some(other)) => {
+                warnings.push(format!(
+                    "{}: {host} uses helper {other:?}, not {HELPER:?}; left as it is",
+                    path.display()
+                ));
+                continue;
+            }
+            _ => continue,
+        }
+        // Every entry of ours for the host goes (a duplicate would count
+        // once the last is gone); one at a time, the text rescanned.
+        while let (_, Some((_, helpers))) = helpers_of(&text) {
+            let Some(i) = helpers
+                .members
+                .iter()
+                .position(|m| m.key == *host && string_value(&text, m).as_deref() == Some(HELPER))
+            else {
+                break;
+            };
+            text = splice::remove_member(&text, &helpers, i);
+            removed = true;
+        }
+    }
+    // The last entry out takes the empty map with it.
+    if let (top, Some((i, helpers))) = helpers_of(&text)
+        && removed
+        && helpers.members.is_empty()
+    {
+        text = splice::remove_member(&text, &top, i);
+    }
+    text
 }
 
 /// Tab-indented, as docker writes its own config.
@@ -188,7 +301,11 @@ pub fn docker_config_path(
 }
 
 /// Where podman, skopeo and buildah read credentials: `--containers-auth`,
-/// else `$REGISTRY_AUTH_FILE`, else `$XDG_RUNTIME_DIR/containers/auth.json`.
+/// else `$REGISTRY_AUTH_FILE`, else the persistent
+/// `$XDG_CONFIG_HOME/containers/auth.json` (`~/.config/containers/auth.json`
+/// without it), which they all read (containers-auth.json(5)). Not their
+/// primary `$XDG_RUNTIME_DIR/containers/auth.json`: that is a tmpfs,
+/// emptied at logout and reboot, and an entry there would vanish with it.
 pub fn containers_auth_path(
     flag: Option<PathBuf>,
     var: &impl Fn(&str) -> Option<String>,
@@ -196,14 +313,21 @@ pub fn containers_auth_path(
     if let Some(p) = flag {
         return Ok(p);
     }
-    if let Some(p) = var("REGISTRY_AUTH_FILE") {
+    if let Some(p) = var("REGISTRY_AUTH_FILE").filter(|p| !p.is_empty()) {
         return Ok(PathBuf::from(p));
     }
-    var("XDG_RUNTIME_DIR")
-        .map(|d| PathBuf::from(d).join("containers/auth.json"))
+    // The XDG rule: a relative XDG_CONFIG_HOME is ignored.
+    let config_home = var("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|d| d.is_absolute())
+        .or_else(|| home_dir(var).map(|h| h.join(".config")));
+    config_home
+        .map(|d| d.join("containers").join("auth.json"))
         .ok_or_else(|| ConfigureError::NoPath {
             what: "containers auth",
-            why: "REGISTRY_AUTH_FILE and XDG_RUNTIME_DIR are unset; pass --containers-auth".into(),
+            why: format!(
+                "REGISTRY_AUTH_FILE, XDG_CONFIG_HOME and {HOME_VARS} are unset; pass --containers-auth"
+            ),
         })
 }
 
@@ -307,11 +431,15 @@ pub fn run(
     }
     hosts.dedup();
 
+    let containers = args.containers || args.containers_auth.is_some();
+    if args.no_docker && !containers {
+        return Err(ConfigureError::NothingToDo);
+    }
     let mut files = Vec::new();
     if !args.no_docker {
         files.push(docker_config_path(args.docker_config.clone(), var)?);
     }
-    if args.containers || args.containers_auth.is_some() {
+    if containers {
         files.push(containers_auth_path(args.containers_auth.clone(), var)?);
     }
     if !args.remove {
@@ -330,10 +458,146 @@ pub fn run(
     Ok(())
 }
 
+/// Reads a config file the user names, as text: never blocking on a FIFO
+/// nor reading more than [`MAX_CONFIG_BYTES`] (see `fsutil::read_bounded`).
+/// `doctor` reads the docker config with it too.
+pub fn read_text(path: &Path) -> io::Result<String> {
+    let bytes = read_bounded(path, MAX_CONFIG_BYTES)?;
+    String::from_utf8(bytes)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8 text"))
+}
+
+/// The file a config path names: a symlink is followed, link by link, to
+/// what it points at, even when that does not exist yet (a dangling link,
+/// as a dotfile manager leaves before the file's first write): the target
+/// is written, the link stays.
+fn resolve_links(path: &Path) -> Result<PathBuf, ConfigureError> {
+    let mut current = path.to_owned();
+    for _ in 0..MAX_LINKS {
+        match fs::symlink_metadata(&current) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let to = fs::read_link(&current).map_err(|source| ConfigureError::Read {
+                    path: current.clone(),
+                    source,
+                })?;
+                current = match current.parent() {
+                    Some(dir) if to.is_relative() => dir.join(to),
+                    _ => to,
+                };
+            }
+            _ => return Ok(current),
+        }
+    }
+    Err(ConfigureError::Link {
+        path: path.to_owned(),
+        why: format!("more than {MAX_LINKS} symlinks (a loop?)"),
+    })
+}
+
+/// The file's text (`None`: it does not exist) and the mode it keeps.
+fn read_config(path: &Path, target: &Path) -> Result<(Option<String>, u32), ConfigureError> {
+    let read_err = |source| ConfigureError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    match read_text(target) {
+        Ok(text) => {
+            let mode = unix_mode(&fs::metadata(target).map_err(read_err)?, 0o600);
+            Ok((Some(text), mode))
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok((None, 0o600)),
+        Err(e) => Err(read_err(e)),
+    }
+}
+
+/// Holds `<file>.lock` locked: runs editing the same file take turns, so
+/// that none loses another's entries.
+struct FileLock {
+    _file: fs::File,
+}
+
+/// Locks `target`'s sidecar lock file (made 0600, never through a link),
+/// waiting at most [`LOCK_WAIT`].
+fn lock(target: &Path) -> Result<FileLock, ConfigureError> {
+    let mut name = target.file_name().unwrap_or_default().to_owned();
+    name.push(".lock");
+    let path = target.with_file_name(name);
+    let lock_err = |source| ConfigureError::Lock {
+        path: path.clone(),
+        source,
+    };
+    let file = open_no_follow(0o600)
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(link_error)
+        .and_then(|f| refuse_non_file(&f.metadata()?).map(|()| f))
+        .map_err(lock_err)?;
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(FileLock { _file: file }),
+            Err(fs::TryLockError::WouldBlock) if start.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(25));
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(ConfigureError::LockTimeout {
+                    path,
+                    wait: LOCK_WAIT,
+                });
+            }
+            Err(fs::TryLockError::Error(source)) => return Err(lock_err(source)),
+        }
+    }
+}
+
+/// Writes `bytes` over `target` atomically; where a rename cannot replace
+/// it because it is a mount point (a bind-mounted file, as a Kubernetes
+/// `subPath` makes: `EBUSY`), writes it in place instead and says so.
+fn write_config(
+    path: &Path,
+    target: &Path,
+    bytes: &[u8],
+    mode: u32,
+    err: &mut dyn Write,
+) -> Result<(), ConfigureError> {
+    let write_err = |source| ConfigureError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    match atomic_write(target, bytes, mode, Durability::Synced) {
+        Err(e) if e.kind() == io::ErrorKind::ResourceBusy => {
+            let _ = writeln!(
+                err,
+                "note: {} is a mount point (a bind-mounted file, such as a Kubernetes subPath), which a rename cannot replace; writing it in place instead (not atomic: a crash mid-write could leave it incomplete)",
+                path.display()
+            );
+            let mut file = open_no_follow(0o600)
+                .write(true)
+                .open(target)
+                .map_err(link_error)
+                .and_then(|f| refuse_non_file(&f.metadata()?).map(|()| f))
+                .map_err(write_err)?;
+            // The whole text was checked and made before the file is cut.
+            file.set_len(0).map_err(write_err)?;
+            file.write_all(bytes).map_err(write_err)?;
+            file.sync_all().map_err(write_err)
+        }
+        other => other.map_err(write_err),
+    }
+}
+
 /// Edits one file on disk (or prints it, with `dry_run`). A symlinked
 /// config is written through to its target, as users of dotfile managers
-/// expect; on Unix the file keeps its mode, and a new one is 0600 (on
-/// Windows the file replaced takes its directory's access control list).
+/// expect (see [`resolve_links`]); on Unix the file keeps its mode, and a
+/// new one is 0600 (on Windows the file replaced takes its directory's
+/// access control list). A file that already says what was asked is not
+/// written at all; otherwise the read, edit and write happen under the
+/// file's lock.
 pub fn apply(
     path: &Path,
     hosts: &[String],
@@ -342,32 +606,29 @@ pub fn apply(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), ConfigureError> {
-    let target = match fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => {
-            fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())
-        }
-        _ => path.to_owned(),
-    };
-    let read_err = |source| ConfigureError::Read {
-        path: path.to_owned(),
-        source,
-    };
-    let (existing, mode) = match fs::read_to_string(&target) {
-        Ok(text) => {
-            let mode = unix_mode(&fs::metadata(&target).map_err(read_err)?, 0o600);
-            (Some(text), mode)
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => (None, 0o600),
-        Err(e) => return Err(read_err(e)),
-    };
-    let edited = edit(path, existing.as_deref(), hosts, remove)?;
-    for w in &edited.warnings {
-        let _ = writeln!(err, "warning: {w}");
-    }
+    let target = resolve_links(path)?;
+    let (existing, _) = read_config(path, &target)?;
+    let mut edited = edit(path, existing.as_deref(), hosts, remove)?;
     let write_err = |source| ConfigureError::Write {
         path: path.to_owned(),
         source,
     };
+    let mut held = None;
+    let mut mode = 0o600;
+    if edited.changed && !dry_run {
+        if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
+            create_private_dir(dir).map_err(write_err)?;
+        }
+        held = Some(lock(&target)?);
+        remove_stale_temps(&target);
+        // Read again under the lock: another run may have written since.
+        let (existing, kept) = read_config(path, &target)?;
+        mode = kept;
+        edited = edit(path, existing.as_deref(), hosts, remove)?;
+    }
+    for w in &edited.warnings {
+        let _ = writeln!(err, "warning: {w}");
+    }
     if dry_run {
         writeln!(out, "# {}", path.display()).map_err(write_err)?;
         out.write_all(edited.text.as_bytes()).map_err(write_err)?;
@@ -377,10 +638,8 @@ pub fn apply(
         let _ = writeln!(err, "{}: already up to date", path.display());
         return Ok(());
     }
-    if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
-        create_private_dir(dir).map_err(write_err)?;
-    }
-    atomic_write(&target, edited.text.as_bytes(), mode, Durability::Synced).map_err(write_err)?;
+    write_config(path, &target, edited.text.as_bytes(), mode, err)?;
+    drop(held);
     let verb = if remove { "removed" } else { "configured" };
     let _ = writeln!(err, "{}: {verb} {}", path.display(), hosts.join(", "));
     Ok(())
@@ -628,12 +887,27 @@ mod tests {
             let err = profile.unwrap_err().to_string();
             assert!(err.contains("HOME and DOCKER_CONFIG are unset"), "{err}");
         }
+        // Not the tmpfs under XDG_RUNTIME_DIR: the persistent file.
         assert_eq!(
             p(containers_auth_path(
                 None,
-                &vars(&[("XDG_RUNTIME_DIR", "/run/user/1")])
+                &vars(&[("XDG_RUNTIME_DIR", "/run/user/1"), ("HOME", "/h")])
             )),
-            Path::new("/run/user/1/containers/auth.json")
+            Path::new("/h/.config/containers/auth.json")
+        );
+        assert_eq!(
+            p(containers_auth_path(
+                None,
+                &vars(&[("XDG_CONFIG_HOME", "/x"), ("HOME", "/h")])
+            )),
+            Path::new("/x/containers/auth.json")
+        );
+        assert_eq!(
+            p(containers_auth_path(
+                None,
+                &vars(&[("XDG_CONFIG_HOME", "relative"), ("HOME", "/h")])
+            )),
+            Path::new("/h/.config/containers/auth.json")
         );
         assert_eq!(
             p(containers_auth_path(
@@ -642,7 +916,7 @@ mod tests {
             )),
             Path::new("/a.json")
         );
-        assert!(containers_auth_path(None, &vars(&[])).is_err());
+        assert!(containers_auth_path(None, &vars(&[("XDG_RUNTIME_DIR", "/r")])).is_err());
     }
 
     #[test]
@@ -761,11 +1035,13 @@ mod tests {
         fs::write(&path, "{ not json").unwrap();
         assert!(apply(&path, &hosts(&[A]), false, false, &mut out, &mut err).is_err());
         assert_eq!(fs::read_to_string(&path).unwrap(), "{ not json");
+        // The lock file stays beside the config (removing it would race).
         let names: Vec<_> = fs::read_dir(tmp.path())
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();
-        assert_eq!(names.len(), 2, "no temporary file left: {names:?}");
+        assert_eq!(names.len(), 3, "no temporary file left: {names:?}");
+        assert!(tmp.path().join("config.json.lock").is_file());
     }
 
     #[test]

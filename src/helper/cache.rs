@@ -2,18 +2,21 @@
 //! atomically under a per-entry lock so that concurrent helpers make one
 //! API call between them. Freshness and keys are pure functions.
 
+use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::helper::fsutil::{
-    Durability, atomic_write, create_private_dir, link_error, open_no_follow, refuse_non_file,
-    remove_stale_temps,
+    DirCheck, Durability, atomic_write, check_private_dir, create_private_dir, link_error,
+    open_no_follow, refuse_non_file, remove_stale_temps,
 };
+use crate::registry::{self, Registry};
 use crate::secret::Secret;
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -88,8 +91,38 @@ pub fn entry_key(scope: &str, identity: &str) -> String {
 
 /// Parses an entry file; anything unexpected is `None`, i.e. a miss.
 pub fn parse_entry(bytes: &[u8]) -> Option<Entry> {
-    let entry: Entry = serde_json::from_slice(bytes).ok()?;
-    (entry.version == FORMAT_VERSION && !entry.password.expose().is_empty()).then_some(entry)
+    parse_stored(bytes).map(|s| s.entry)
+}
+
+/// An entry as written: bound to its file's key (registry scope and
+/// identity), so that a copy or link under another key is not served.
+#[derive(Serialize)]
+struct StoredRef<'a> {
+    #[serde(flatten)]
+    entry: &'a Entry,
+    key: &'a str,
+}
+
+#[derive(Deserialize)]
+struct Stored {
+    #[serde(flatten)]
+    entry: Entry,
+    /// Absent in entries written before keys were recorded: a miss.
+    #[serde(default)]
+    key: Option<String>,
+}
+
+fn parse_stored(bytes: &[u8]) -> Option<Stored> {
+    let stored: Stored = serde_json::from_slice(bytes).ok()?;
+    let entry = &stored.entry;
+    (entry.version == FORMAT_VERSION && !entry.password.expose().is_empty()).then_some(stored)
+}
+
+/// Whether `server` is a registry host as this helper writes it: one that
+/// `registry::parse` accepts and gives back unchanged (so no scheme, path,
+/// port, upper case or control character).
+pub fn is_registry_host(server: &str) -> bool {
+    registry::parse(server).is_ok_and(|r| r.host() == server)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -104,12 +137,23 @@ pub enum CacheError {
     Write { path: PathBuf, source: io::Error },
     #[error("a {0}-byte entry is larger than any token; not cached")]
     TooLarge(usize),
+    #[error("the cache directory {0} is not used (see the warning before)")]
+    Refused(PathBuf),
 }
 
-/// A cache directory. Constructing one touches no file.
+/// A cache directory. Constructing one touches no file; the first use
+/// checks the directory and the way to it (`fsutil::check_private_dir`),
+/// once: a directory that is not to be trusted is never read or written.
 #[derive(Debug, Clone)]
 pub struct Cache {
     dir: PathBuf,
+    /// `Some(true)` checked and trusted, `Some(false)` refused, `None`
+    /// not yet checked, or missing when last looked at.
+    trusted: Arc<Mutex<Option<bool>>>,
+    /// The warnings already logged: each is logged once per process, however
+    /// often the entry is read (a miss reads it twice, before and under the
+    /// lock).
+    warned: Arc<Mutex<HashSet<String>>>,
 }
 
 /// Held while one process refreshes an entry; released on drop.
@@ -120,7 +164,11 @@ pub struct LockGuard {
 
 impl Cache {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Cache { dir: dir.into() }
+        Cache {
+            dir: dir.into(),
+            trusted: Arc::default(),
+            warned: Arc::default(),
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -131,27 +179,120 @@ impl Cache {
         self.dir.join(format!("{key}.json"))
     }
 
-    /// Reads an entry; a missing, corrupt, foreign or unsafe file is a miss.
-    pub fn load(&self, key: &str) -> Option<Entry> {
-        let path = self.entry_path(key);
-        match read_private_file(&path) {
-            Ok(bytes) => {
-                let entry = parse_entry(&bytes);
-                if entry.is_none() {
-                    tracing::warn!(path = %path.display(), "cache entry is corrupt or of another version; ignoring it");
-                }
-                entry
+    /// Logs a warning about `path`, unless this one was logged already.
+    fn warn(&self, path: &Path, error: &dyn std::fmt::Display, message: &str) {
+        let error = error.to_string();
+        let seen = format!("{message}\0{}\0{error}", path.display());
+        if self.warned.lock().is_ok_and(|mut w| w.insert(seen)) {
+            if error.is_empty() {
+                tracing::warn!(path = %path.display(), "{message}");
+            } else {
+                tracing::warn!(path = %path.display(), error = %error, "{message}");
             }
+        }
+    }
+
+    /// Whether the directory may be used: false once it was refused (and
+    /// the reason logged). A missing directory may be: it is created when
+    /// something is written.
+    pub fn usable(&self) -> bool {
+        self.check(false) != Some(false)
+    }
+
+    /// Checks the directory once (see [`check_private_dir`]): `Some(true)`
+    /// trusted, `Some(false)` refused, `None` missing (created first when
+    /// `create`).
+    fn check(&self, create: bool) -> Option<bool> {
+        let mut trusted = self.trusted.lock().unwrap_or_else(|e| e.into_inner());
+        if trusted.is_some() {
+            return *trusted;
+        }
+        let mut result = check_private_dir(&self.dir);
+        if create && matches!(result, Ok(DirCheck::Missing)) {
+            result = create_private_dir(&self.dir).and_then(|()| check_private_dir(&self.dir));
+        }
+        *trusted = match result {
+            Ok(DirCheck::Missing) => None,
+            Ok(DirCheck::Trusted) => Some(true),
+            Ok(DirCheck::Tightened(mode)) => {
+                self.warn(
+                    &self.dir,
+                    &format_args!("mode {mode:o}"),
+                    "cache directory was writable by others; tightened it to 0700",
+                );
+                Some(true)
+            }
+            Err(e) => {
+                self.warn(
+                    &self.dir,
+                    &e,
+                    "cache directory refused; fetching every token, caching none",
+                );
+                Some(false)
+            }
+        };
+        *trusted
+    }
+
+    /// Reads the entry of `key` for `registry`; a missing, corrupt,
+    /// foreign or unsafe file, one written under another key or naming
+    /// another registry, is a miss.
+    pub fn load(&self, key: &str, registry: &Registry) -> Option<Entry> {
+        let entry = self.load_stored(key)?;
+        // Another host of the same scope (dual-stack, the other ECR Public
+        // name) shares the token; another registry never does.
+        let same = registry::parse(&entry.server)
+            .is_ok_and(|r| r.host() == entry.server && r.scope() == registry.scope());
+        if !same {
+            self.warn(
+                &self.entry_path(key),
+                &"",
+                "cache entry names another registry; ignoring it",
+            );
+            return None;
+        }
+        Some(entry)
+    }
+
+    /// Reads an entry written under `key`.
+    fn load_stored(&self, key: &str) -> Option<Entry> {
+        if self.check(false) != Some(true) {
+            return None;
+        }
+        let path = self.entry_path(key);
+        match self.read_private_file(&path) {
+            Ok(bytes) => match parse_stored(&bytes) {
+                None => {
+                    self.warn(
+                        &path,
+                        &"",
+                        "cache entry is corrupt or of another version; ignoring it",
+                    );
+                    None
+                }
+                Some(s) if s.key.as_deref() != Some(key) => {
+                    self.warn(
+                        &path,
+                        &"",
+                        "cache entry was written under another name (copied or linked); ignoring it",
+                    );
+                    None
+                }
+                Some(s) => Some(s.entry),
+            },
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(e) => {
-                tracing::warn!(path = %path.display(), error = %e, "cache entry not read");
+                self.warn(&path, &e, "cache entry not read");
                 None
             }
         }
     }
 
-    /// Every readable entry, for `list`.
+    /// Every readable entry of a registry host, for `list`.
     pub fn entries(&self) -> Vec<Entry> {
+        if self.check(false) != Some(true) {
+            return Vec::new();
+        }
         let Ok(dir) = fs::read_dir(&self.dir) else {
             return Vec::new();
         };
@@ -165,14 +306,33 @@ impl Cache {
             })
             .collect();
         keys.sort();
-        keys.iter().filter_map(|k| self.load(k)).collect()
+        keys.iter()
+            .filter_map(|k| self.load_stored(k))
+            .filter(|e| {
+                let ok = is_registry_host(&e.server);
+                if !ok {
+                    self.warn(
+                        &self.dir,
+                        &"",
+                        "a cache entry names no ECR registry; not listed",
+                    );
+                }
+                ok
+            })
+            .collect()
     }
 
+    /// Creates the directory if missing, and checks it.
     fn ensure_dir(&self) -> Result<(), CacheError> {
-        create_private_dir(&self.dir).map_err(|source| CacheError::CreateDir {
-            path: self.dir.clone(),
-            source,
-        })
+        match self.check(true) {
+            Some(true) => Ok(()),
+            Some(false) => Err(CacheError::Refused(self.dir.clone())),
+            // Still missing after creating it: the check said why.
+            None => Err(CacheError::CreateDir {
+                path: self.dir.clone(),
+                source: io::Error::from(io::ErrorKind::NotFound),
+            }),
+        }
     }
 
     /// Takes the entry's exclusive lock, waiting at most `wait`: a stuck
@@ -187,7 +347,15 @@ impl Cache {
             .truncate(false)
             .open(&path)
             .map_err(link_error)
-            .and_then(|f| refuse_non_file(&f.metadata()?).map(|()| f))
+            .and_then(|f| {
+                let meta = f.metadata()?;
+                refuse_non_file(&meta)?;
+                // Another user's lock is not waited for: its holder may
+                // never let go.
+                #[cfg(unix)]
+                check_owner(&meta)?;
+                Ok(f)
+            })
             .map_err(|source| CacheError::Lock {
                 path: path.clone(),
                 source,
@@ -221,7 +389,7 @@ impl Cache {
 
     fn write(&self, key: &str, entry: &Entry) -> Result<(), CacheError> {
         let path = self.entry_path(key);
-        let bytes = entry_bytes(entry)?;
+        let bytes = entry_bytes(entry, key)?;
         // A token can always be fetched again: no fsync (see Durability).
         atomic_write(&path, &bytes, 0o600, Durability::Unsynced)
             .map_err(|source| CacheError::Write { path, source })
@@ -229,41 +397,55 @@ impl Cache {
 }
 
 /// The entry as stored; what `load` would refuse to read is not written.
-fn entry_bytes(entry: &Entry) -> Result<Vec<u8>, CacheError> {
-    let bytes = serde_json::to_vec(entry).expect("entry serializes");
+fn entry_bytes(entry: &Entry, key: &str) -> Result<Vec<u8>, CacheError> {
+    let bytes = serde_json::to_vec(&StoredRef { entry, key }).expect("entry serializes");
     if bytes.len() as u64 > MAX_ENTRY_BYTES {
         return Err(CacheError::TooLarge(bytes.len()));
     }
     Ok(bytes)
 }
 
-/// Opens without following a link and without blocking on a FIFO, and
-/// reads only a regular file (see `fsutil::open_no_follow`, on every OS);
-/// on Unix, only one of ours, and a file others can read is tightened.
-fn read_private_file(path: &Path) -> io::Result<Vec<u8>> {
-    let mut file = open_no_follow(0o600)
-        .read(true)
-        .open(path)
-        .map_err(link_error)?;
-    let meta = file.metadata()?;
-    refuse_non_file(&meta)?;
-    #[cfg(unix)]
-    check_owner_and_mode(path, &file, &meta)?;
-    if meta.len() > MAX_ENTRY_BYTES {
-        return Err(io::Error::other("larger than any cache entry"));
+impl Cache {
+    /// Opens without following a link and without blocking on a FIFO, and
+    /// reads only a regular file (see `fsutil::open_no_follow`, on every
+    /// OS); on Unix, only one of ours, and a file others can read is
+    /// tightened.
+    fn read_private_file(&self, path: &Path) -> io::Result<Vec<u8>> {
+        let mut file = open_no_follow(0o600)
+            .read(true)
+            .open(path)
+            .map_err(link_error)?;
+        let meta = file.metadata()?;
+        refuse_non_file(&meta)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{MetadataExt, PermissionsExt};
+            check_owner(&meta)?;
+            if meta.mode() & 0o077 != 0 {
+                self.warn(
+                    path,
+                    &format_args!("mode {:o}", meta.mode() & 0o777),
+                    "cache entry was readable by others; tightening it to 0600",
+                );
+                file.set_permissions(fs::Permissions::from_mode(0o600))?;
+            }
+        }
+        if meta.len() > MAX_ENTRY_BYTES {
+            return Err(io::Error::other("larger than any cache entry"));
+        }
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        Read::take(&mut file, MAX_ENTRY_BYTES).read_to_end(&mut bytes)?;
+        Ok(bytes)
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    Read::take(&mut file, MAX_ENTRY_BYTES).read_to_end(&mut bytes)?;
-    Ok(bytes)
 }
 
-/// Unix: the entry must be this user's, and readable by no one else.
-/// Windows has no equivalent checked here: the default cache lives in the
-/// user's own `%LOCALAPPDATA%`, which only the user, SYSTEM and the
-/// administrators can open (docs/reliability.md).
+/// Unix: an entry or lock must be this user's. Windows has no equivalent
+/// checked here: the default cache lives in the user's own
+/// `%LOCALAPPDATA%`, which only the user, SYSTEM and the administrators can
+/// open (docs/reliability.md).
 #[cfg(unix)]
-fn check_owner_and_mode(path: &Path, file: &File, meta: &fs::Metadata) -> io::Result<()> {
-    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+fn check_owner(meta: &fs::Metadata) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
     // SAFETY: geteuid has no preconditions and cannot fail.
     let euid = unsafe { libc::geteuid() };
     if meta.uid() != euid {
@@ -271,10 +453,6 @@ fn check_owner_and_mode(path: &Path, file: &File, meta: &fs::Metadata) -> io::Re
             "owned by uid {}, not by this user (uid {euid}); refusing it",
             meta.uid()
         )));
-    }
-    if meta.mode() & 0o077 != 0 {
-        tracing::warn!(path = %path.display(), mode = format!("{:o}", meta.mode() & 0o777), "cache entry was readable by others; tightening it to 0600");
-        file.set_permissions(fs::Permissions::from_mode(0o600))?;
     }
     Ok(())
 }
@@ -344,10 +522,16 @@ mod tests {
         assert_ne!(entry_key("a", "b\0c"), entry_key("a\0b", "c"));
     }
 
+    const HOST: &str = "111111111111.dkr.ecr.us-east-1.amazonaws.com";
+
+    fn host() -> Registry {
+        registry::parse(HOST).unwrap()
+    }
+
     fn entry(expires_at: i64) -> Entry {
         Entry {
             version: FORMAT_VERSION,
-            server: "111111111111.dkr.ecr.us-east-1.amazonaws.com".into(),
+            server: HOST.into(),
             fetched_at: 100,
             expires_at,
             password: "pw".into(),
@@ -379,9 +563,9 @@ mod tests {
     fn store_then_load_round_trips_with_private_modes() {
         let tmp = tempfile::tempdir().unwrap();
         let cache = Cache::new(tmp.path().join("a/b"));
-        assert_eq!(cache.load("00"), None);
+        assert_eq!(cache.load("00", &host()), None);
         cache.store("k", &entry(300)).unwrap();
-        assert_eq!(cache.load("k"), Some(entry(300)));
+        assert_eq!(cache.load("k", &host()), Some(entry(300)));
         // Modes are Unix's (Windows: the profile's access control list).
         #[cfg(unix)]
         {
@@ -414,7 +598,7 @@ mod tests {
         assert!(!dead.exists(), "a dead writer's temporary file stays");
         assert!(ours.exists(), "a live writer's temporary file was removed");
         fs::remove_file(&ours).unwrap();
-        assert_eq!(cache.load("k"), Some(entry(300)));
+        assert_eq!(cache.load("k", &host()), Some(entry(300)));
         let names: Vec<_> = fs::read_dir(cache.dir())
             .unwrap()
             .map(|d| d.unwrap().file_name().into_string().unwrap())
@@ -446,11 +630,11 @@ mod tests {
         let victim = tmp.path().join("victim");
         fs::write(&victim, serde_json::to_vec(&entry(300)).unwrap()).unwrap();
         crate::helper::fsutil::symlink_file(&victim, &tmp.path().join("k.json"));
-        assert_eq!(cache.load("k"), None);
+        assert_eq!(cache.load("k", &host()), None);
         cache.store("k", &entry(400)).unwrap();
         // The link was replaced, its target untouched.
         assert_eq!(parse_entry(&fs::read(&victim).unwrap()), Some(entry(300)));
-        assert_eq!(cache.load("k"), Some(entry(400)));
+        assert_eq!(cache.load("k", &host()), Some(entry(400)));
     }
 
     // Unix modes: Windows files have none (an access control list instead).
@@ -461,9 +645,9 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let cache = Cache::new(tmp.path());
         let path = tmp.path().join("k.json");
-        fs::write(&path, serde_json::to_vec(&entry(300)).unwrap()).unwrap();
+        fs::write(&path, entry_bytes(&entry(300), "k").unwrap()).unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
-        assert_eq!(cache.load("k"), Some(entry(300)));
+        assert_eq!(cache.load("k", &host()), Some(entry(300)));
         assert_eq!(
             fs::metadata(&path).unwrap().permissions().mode() & 0o777,
             0o600
@@ -486,7 +670,7 @@ mod tests {
         .unwrap();
         // SAFETY: a valid NUL-terminated path.
         assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
-        assert_eq!(cache.load("k"), None);
+        assert_eq!(cache.load("k", &host()), None);
     }
 
     #[test]
@@ -506,6 +690,105 @@ mod tests {
         let mut got: Vec<i64> = cache.entries().iter().map(|e| e.expires_at).collect();
         got.sort();
         assert_eq!(got, vec![300, 500]);
+    }
+
+    #[test]
+    fn an_entry_serves_only_its_key_and_its_registry() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::new(tmp.path());
+        cache.store("k1", &entry(300)).unwrap();
+        // A copy under another key (another identity or registry).
+        fs::copy(tmp.path().join("k1.json"), tmp.path().join("k2.json")).unwrap();
+        assert_eq!(cache.load("k2", &host()), None);
+        assert_eq!(cache.load("k1", &host()), Some(entry(300)));
+        // Asked for another registry, the entry is not served.
+        let other = registry::parse("222222222222.dkr.ecr.us-east-1.amazonaws.com").unwrap();
+        assert_eq!(cache.load("k1", &other), None);
+        // Another host of the same scope (dual-stack) shares it.
+        let dual = registry::parse("111111111111.dkr-ecr.us-east-1.on.aws").unwrap();
+        assert_eq!(dual.scope(), host().scope());
+        assert_eq!(cache.load("k1", &dual), Some(entry(300)));
+        // Content naming another registry under the right key: a miss.
+        let mut named = entry(300);
+        named.server = "222222222222.dkr.ecr.us-east-1.amazonaws.com".into();
+        cache.store("k3", &named).unwrap();
+        assert_eq!(cache.load("k3", &host()), None);
+        // Each distinct warning once, however often the entry is read.
+        assert_eq!(cache.warned.lock().unwrap().len(), 3);
+        assert_eq!(cache.load("k3", &host()), None);
+        assert_eq!(cache.load("k2", &host()), None);
+        assert_eq!(cache.warned.lock().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn entries_lists_only_registry_hosts() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::new(tmp.path());
+        let bad_hosts = [
+            "registry.example.com",
+            "111111111111.dkr.ecr.us-east-1.amazonaws.com\u{1b}[2J",
+            "111111111111.dkr.ecr.us-east-1.amazonaws.com\nhttps://evil.example",
+            "https://111111111111.dkr.ecr.us-east-1.amazonaws.com",
+            "111111111111.DKR.ecr.us-east-1.amazonaws.com",
+            "111111111111.dkr.ecr.us-east-1.amazonaws.com:443",
+        ];
+        for (i, server) in bad_hosts.iter().enumerate() {
+            let mut e = entry(300);
+            e.server = (*server).into();
+            cache.store(&entry_key("bad", &i.to_string()), &e).unwrap();
+        }
+        cache.store(&entry_key("good", ""), &entry(300)).unwrap();
+        let listed: Vec<String> = cache.entries().into_iter().map(|e| e.server).collect();
+        assert_eq!(listed, [HOST]);
+    }
+
+    #[test]
+    fn a_relative_directory_is_refused_and_nothing_written() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::new("relative-cache");
+        assert!(!cache.usable());
+        assert!(matches!(
+            cache.store("k", &entry(300)),
+            Err(CacheError::Refused(_))
+        ));
+        assert!(cache.lock("k", Duration::ZERO).is_err());
+        assert!(!Path::new("relative-cache").exists());
+        drop(tmp);
+    }
+
+    // Unix modes: Windows directories have an access control list.
+    #[cfg(unix)]
+    #[test]
+    fn a_directory_others_can_write_is_tightened_and_a_shared_one_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        for loose in [0o777, 0o770, 0o720, 0o702] {
+            let dir = tmp.path().join(format!("c{loose:o}"));
+            fs::create_dir(&dir).unwrap();
+            fs::set_permissions(&dir, fs::Permissions::from_mode(loose)).unwrap();
+            let cache = Cache::new(&dir);
+            cache.store("k", &entry(300)).unwrap();
+            assert_eq!(mode(&dir), 0o700, "{loose:o}");
+            assert_eq!(cache.load("k", &host()), Some(entry(300)));
+        }
+        // Sticky and writable by all: shared by design, never chmod-ed.
+        let shared = tmp.path().join("shared");
+        fs::create_dir(&shared).unwrap();
+        fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).unwrap();
+        let cache = Cache::new(&shared);
+        assert!(!cache.usable());
+        assert!(cache.store("k", &entry(300)).is_err());
+        assert_eq!(mode(&shared), 0o1777);
+        assert_eq!(fs::read_dir(&shared).unwrap().count(), 0);
+        // Below a directory every user can write (not sticky): refused.
+        let open = tmp.path().join("open");
+        fs::create_dir(&open).unwrap();
+        fs::set_permissions(&open, fs::Permissions::from_mode(0o777)).unwrap();
+        let cache = Cache::new(open.join("cache"));
+        assert!(!cache.usable());
+        assert!(cache.store("k", &entry(300)).is_err());
+        assert_eq!(fs::read_dir(&open).unwrap().count(), 0);
     }
 
     #[test]

@@ -23,6 +23,180 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
     builder.create(dir)
 }
 
+/// What [`check_private_dir`] found at a directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirCheck {
+    /// It exists, is ours and private, and nothing on the way to it is
+    /// another user's.
+    Trusted,
+    /// It was ours but writable by others (this mode): now 0700.
+    Tightened(u32),
+    /// It does not exist yet; nothing on the way to where it would be is
+    /// another user's.
+    Missing,
+}
+
+/// Checks the way to `dir` (a path from the root: on Windows `\dir` is
+/// one, below the current drive) and `dir` itself, so that
+/// nothing another user controls decides where a private file goes. On
+/// Unix, component by component, links followed by hand:
+/// - a link must be this user's or root's (another user's link could
+///   point anywhere);
+/// - a directory looked into must be this user's or root's, and not
+///   writable by every user unless sticky (else anyone could replace
+///   what is in it). Group write is allowed there: with a group per user,
+///   home directories often have it;
+/// - `dir` itself must be this user's; writable by its group or others it
+///   is tightened to 0700, unless it is sticky, a directory shared by
+///   design (`/tmp`), which is refused.
+///
+/// The error says why, in a sentence. Elsewhere (Windows) only the path's
+/// form and the directory's existence are checked: the default cache is in
+/// the user's own profile (docs/reliability.md).
+pub fn check_private_dir(dir: &Path) -> io::Result<DirCheck> {
+    if !dir.has_root() {
+        return Err(refused(format!(
+            "{} is not an absolute path",
+            dir.display()
+        )));
+    }
+    #[cfg(unix)]
+    {
+        unix_dirs::check(dir)
+    }
+    #[cfg(not(unix))]
+    {
+        match fs::metadata(dir) {
+            Ok(m) if m.is_dir() => Ok(DirCheck::Trusted),
+            Ok(_) => Err(refused(format!("{} is not a directory", dir.display()))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(DirCheck::Missing),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn refused(why: String) -> io::Error {
+    io::Error::new(io::ErrorKind::PermissionDenied, why)
+}
+
+#[cfg(unix)]
+mod unix_dirs {
+    use super::{DirCheck, refused};
+    use std::collections::VecDeque;
+    use std::ffi::OsString;
+    use std::fs;
+    use std::io;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::path::{Component, Path, PathBuf};
+
+    /// As the kernel resolves a path; more links than this is a loop.
+    const MAX_LINKS: usize = 40;
+    const STICKY: u32 = 0o1000;
+
+    enum Step {
+        Up,
+        Name(OsString),
+    }
+
+    fn steps(path: &Path) -> VecDeque<Step> {
+        path.components()
+            .filter_map(|c| match c {
+                Component::ParentDir => Some(Step::Up),
+                Component::Normal(n) => Some(Step::Name(n.to_owned())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub(super) fn check(dir: &Path) -> io::Result<DirCheck> {
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        let mut at = PathBuf::from("/");
+        let mut meta = fs::symlink_metadata(&at)?;
+        let mut todo = steps(dir);
+        let mut links = 0;
+        while let Some(step) = todo.pop_front() {
+            let name = match step {
+                Step::Up => {
+                    at.pop();
+                    meta = fs::symlink_metadata(&at)?;
+                    continue;
+                }
+                Step::Name(name) => name,
+            };
+            // Whoever can write `at` decides what `name` is in it.
+            if meta.uid() != me && meta.uid() != 0 {
+                return Err(refused(format!(
+                    "{} belongs to uid {}, not to this user (uid {me}) or root",
+                    at.display(),
+                    meta.uid()
+                )));
+            }
+            if meta.mode() & 0o002 != 0 && meta.mode() & STICKY == 0 {
+                return Err(refused(format!(
+                    "{} is writable by every user",
+                    at.display()
+                )));
+            }
+            let next = at.join(&name);
+            let found = match fs::symlink_metadata(&next) {
+                Ok(m) => m,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(DirCheck::Missing),
+                Err(e) => return Err(e),
+            };
+            if found.file_type().is_symlink() {
+                if found.uid() != me && found.uid() != 0 {
+                    return Err(refused(format!(
+                        "{} is a link made by uid {}, not by this user (uid {me}) or root",
+                        next.display(),
+                        found.uid()
+                    )));
+                }
+                links += 1;
+                if links > MAX_LINKS {
+                    return Err(refused(format!(
+                        "more than {MAX_LINKS} links on the way to {}",
+                        dir.display()
+                    )));
+                }
+                let target = fs::read_link(&next)?;
+                if target.is_absolute() {
+                    at = PathBuf::from("/");
+                    meta = fs::symlink_metadata(&at)?;
+                }
+                let mut rest = steps(&target);
+                rest.extend(todo.drain(..));
+                todo = rest;
+                continue;
+            }
+            if !found.is_dir() {
+                return Err(refused(format!("{} is not a directory", next.display())));
+            }
+            at = next;
+            meta = found;
+        }
+        let mode = meta.mode() & 0o7777;
+        if meta.uid() != me {
+            return Err(refused(format!(
+                "{} belongs to uid {}, not to this user (uid {me})",
+                at.display(),
+                meta.uid()
+            )));
+        }
+        if mode & STICKY != 0 {
+            return Err(refused(format!(
+                "{} is a shared directory (sticky, mode {mode:o}); caching needs one of this user's own",
+                at.display()
+            )));
+        }
+        if mode & 0o022 == 0 {
+            return Ok(DirCheck::Trusted);
+        }
+        fs::set_permissions(&at, fs::Permissions::from_mode(0o700))?;
+        Ok(DirCheck::Tightened(mode))
+    }
+}
+
 /// Open options that never follow a link at the path's last component,
 /// nor block on a FIFO: `O_NOFOLLOW | O_NONBLOCK` on Unix (opening a
 /// symlink fails with `ELOOP`); on Windows `FILE_FLAG_OPEN_REPARSE_POINT`,

@@ -2,6 +2,7 @@
 //! The cache-hit path touches one file and nothing else.
 
 pub mod cache;
+pub mod failure;
 pub mod fsutil;
 pub mod routes;
 pub mod token;
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use crate::error_chain;
 use crate::helper::cache::{Cache, Entry, FORMAT_VERSION, Freshness, effective_expiry, entry_key};
+use crate::helper::failure::FailureRecord;
 use crate::helper::token::{AuthToken, TokenError, TokenSource, USERNAME};
 use crate::registry::CredentialSource;
 use crate::registry::{self, ParseError, Registry};
@@ -122,7 +124,8 @@ impl Helper<'_> {
             Some(c) => Ok(c),
             None => self.routes.route(&registry),
         };
-        let Some(cache) = &self.cache else {
+        // A refused directory (another user's, say) is not used at all.
+        let Some(cache) = self.cache.as_ref().filter(|c| c.usable()) else {
             let credentials = fetch_with(credentials)?;
             let now = (self.now)();
             return self
@@ -130,7 +133,7 @@ impl Helper<'_> {
                 .map(|t| served(t.password, now, t.expires_at));
         };
         let key = self.entry_key(&registry, credentials.as_ref());
-        let cached = cache.load(&key);
+        let cached = cache.load(&key, &registry);
         if let Some(e) = cached
             .as_ref()
             .filter(|e| e.freshness((self.now)()) == Freshness::Fresh)
@@ -139,6 +142,9 @@ impl Helper<'_> {
             return Ok(served(e.password.clone(), e.fetched_at, e.expires_at));
         }
 
+        // The failure record before waiting: one found after the wait that
+        // is not this one was left by the fetch waited for.
+        let seen = failure::load(cache, &key);
         // Refresh under the entry's lock; whoever waited reads the result.
         let _lock = match cache.lock(&key, self.lock_wait) {
             Ok(lock) => Some(lock),
@@ -147,7 +153,7 @@ impl Helper<'_> {
                 None
             }
         };
-        let cached = cache.load(&key).or(cached);
+        let cached = cache.load(&key, &registry).or(cached);
         let now = (self.now)();
         if let Some(e) = cached
             .as_ref()
@@ -156,9 +162,32 @@ impl Helper<'_> {
             tracing::debug!(registry = %registry, "refreshed by another process");
             return Ok(served(e.password.clone(), e.fetched_at, e.expires_at));
         }
+        let stale = cached.filter(|e| e.freshness(now) == Freshness::Stale);
+        // Failures are single-flighted too: the fetch waited for failed,
+        // and its failure is the answer (see `failure`).
+        let record = failure::load(cache, &key);
+        if let Some(r) = record
+            .clone()
+            .filter(|r| seen.as_ref() != Some(r) || r.holds(now, stale.is_none()))
+        {
+            let err = GetError::Token {
+                registry: registry.host().to_owned(),
+                source: r.into_error(now),
+            };
+            return match stale {
+                Some(e) => {
+                    tracing::warn!(registry = %registry, error = %error_chain(&err), expires_at = e.expires_at, "another process's refresh failed; serving the cached token, still valid");
+                    Ok(served(e.password, e.fetched_at, e.expires_at))
+                }
+                None => Err(err),
+            };
+        }
         let credentials = fetch_with(credentials)?;
         match self.fetch(&registry, &credentials) {
             Ok(token) => {
+                if record.is_some() && _lock.is_some() {
+                    failure::clear(cache, &key);
+                }
                 if token.expires_at > now {
                     let entry = Entry {
                         version: FORMAT_VERSION,
@@ -175,13 +204,19 @@ impl Helper<'_> {
                 }
                 Ok(served(token.password, now, token.expires_at))
             }
-            Err(err) => match cached.filter(|e| e.freshness(now) == Freshness::Stale) {
-                Some(e) => {
-                    tracing::warn!(registry = %registry, error = %error_chain(&err), expires_at = e.expires_at, "refresh failed; serving the cached token, still valid");
-                    Ok(served(e.password, e.fetched_at, e.expires_at))
+            Err(err) => {
+                // Left under the lock for those waiting for it.
+                if let (Some(_), GetError::Token { source, .. }) = (&_lock, &err) {
+                    failure::store(cache, &key, &FailureRecord::new(source, now));
                 }
-                None => Err(err),
-            },
+                match stale {
+                    Some(e) => {
+                        tracing::warn!(registry = %registry, error = %error_chain(&err), expires_at = e.expires_at, "refresh failed; serving the cached token, still valid");
+                        Ok(served(e.password, e.fetched_at, e.expires_at))
+                    }
+                    None => Err(err),
+                }
+            }
         }
     }
 
@@ -285,7 +320,7 @@ mod tests {
     }
 
     // Tests in one binary run in parallel threads; each owns a clock slot.
-    static CLOCKS: [AtomicI64; 13] = [const { AtomicI64::new(0) }; 13];
+    static CLOCKS: [AtomicI64; 16] = [const { AtomicI64::new(0) }; 16];
     macro_rules! clock {
         ($i:expr) => {{
             fn now() -> i64 {
@@ -427,6 +462,119 @@ mod tests {
         assert_eq!(h.get(HOST).unwrap().secret.expose(), "theirs");
         assert_eq!(fake.calls.get(), 0);
         other.join().unwrap();
+    }
+
+    fn throttled() -> Result<AuthToken, TokenError> {
+        Err(TokenError::Api {
+            operation: "GetAuthorizationToken",
+            status: Some(400),
+            failure: crate::helper::token::ApiFailure {
+                code: Some("ThrottlingException".into()),
+                message: "Rate exceeded".into(),
+            },
+        })
+    }
+
+    fn shared(r: Result<Credentials, GetError>) -> (failure::FailureKind, String) {
+        match r {
+            Err(GetError::Token {
+                source: TokenError::Shared { kind, reason, .. },
+                ..
+            }) => (kind, reason),
+            other => panic!("not a shared failure: {other:?}"),
+        }
+    }
+
+    /// Another process holds the entry's lock and its fetch fails
+    /// meanwhile: the waiter answers with that failure, with no fetch of
+    /// its own, whatever its kind.
+    #[test]
+    fn a_failure_while_waiting_for_the_lock_is_the_answer_without_a_fetch() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (now, set) = clock!(13);
+        set(1000);
+        let cache = Cache::new(tmp.path());
+        let fake = Fake::new(vec![]);
+        let h = Helper {
+            lock_wait: Duration::from_secs(30),
+            ..helper(Some(tmp.path()), &fake, now)
+        };
+        let key = h.entry_key(&registry::parse(HOST).unwrap(), None);
+        let lock = cache.lock(&key, Duration::from_secs(1)).unwrap();
+        let other = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            let Err(e) = down() else { unreachable!() };
+            failure::store(&cache, &key, &FailureRecord::new(&e, 1000));
+            drop(lock);
+        });
+        let (kind, reason) = shared(h.get(HOST));
+        assert_eq!(kind, failure::FailureKind::Other);
+        assert!(reason.contains("ServerException: boom"), "{reason}");
+        assert_eq!(fake.calls.get(), 0);
+        other.join().unwrap();
+    }
+
+    /// A failure recorded before a get started is not its answer: it
+    /// fetches, and its success clears the record. A throttling failure
+    /// is the exception, for cold gets, while it holds.
+    #[test]
+    fn an_earlier_failure_is_retried_except_a_throttle_while_it_holds() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (now, set) = clock!(14);
+        set(1000);
+        let fake = Fake::new(vec![down(), token("a", 1000 + 12 * H)]);
+        let h = helper(Some(tmp.path()), &fake, now);
+        let cache = Cache::new(tmp.path());
+        let key = h.entry_key(&registry::parse(HOST).unwrap(), None);
+        // A failed fetch leaves its record.
+        assert!(matches!(
+            h.get(HOST),
+            Err(GetError::Token {
+                source: TokenError::Api { .. },
+                ..
+            })
+        ));
+        assert!(failure::load(&cache, &key).is_some());
+        // The next get tries again, at once, and clears it.
+        assert_eq!(h.get(HOST).unwrap().secret.expose(), "a");
+        assert_eq!(fake.calls.get(), 2);
+        assert_eq!(failure::load(&cache, &key), None);
+
+        let fake = Fake::new(vec![token("b", 2000 + 12 * H)]);
+        let h = helper(Some(tmp.path()), &fake, now);
+        let key = h.entry_key(&registry::parse("public.ecr.aws").unwrap(), None);
+        let Err(e) = throttled() else { unreachable!() };
+        failure::store(&cache, &key, &FailureRecord::new(&e, 2000));
+        set(2002);
+        let (kind, _) = shared(h.get("public.ecr.aws"));
+        assert_eq!((kind, fake.calls.get()), (failure::FailureKind::Throttled, 0));
+        set(2003);
+        assert_eq!(h.get("public.ecr.aws").unwrap().secret.expose(), "b");
+        assert_eq!(fake.calls.get(), 1);
+    }
+
+    /// A stale entry and a throttled refresh: the failure is recorded and
+    /// the cached token served; a waiter serves it too without a fetch; a
+    /// later get (not a waiter) still tries to refresh.
+    #[test]
+    fn a_failed_refresh_is_shared_and_the_stale_token_served() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (now, set) = clock!(15);
+        set(1000);
+        let fake = Fake::new(vec![token("one", 1000 + 12 * H), throttled(), throttled()]);
+        let h = helper(Some(tmp.path()), &fake, now);
+        assert_eq!(h.get(HOST).unwrap().secret.expose(), "one");
+        set(1000 + 6 * H + 1);
+        assert_eq!(h.get(HOST).unwrap().secret.expose(), "one");
+        assert_eq!(fake.calls.get(), 2);
+        let cache = Cache::new(tmp.path());
+        let key = h.entry_key(&registry::parse(HOST).unwrap(), None);
+        let first = failure::load(&cache, &key).expect("a record");
+        assert_eq!(first.kind, failure::FailureKind::Throttled);
+        // Not a waiter, and not cold: refreshes again.
+        assert_eq!(h.get(HOST).unwrap().secret.expose(), "one");
+        assert_eq!(fake.calls.get(), 3);
+        assert_ne!(failure::load(&cache, &key), Some(first));
     }
 
     #[test]

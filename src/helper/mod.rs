@@ -547,7 +547,10 @@ mod tests {
         failure::store(&cache, &key, &FailureRecord::new(&e, 2000));
         set(2002);
         let (kind, _) = shared(h.get("public.ecr.aws"));
-        assert_eq!((kind, fake.calls.get()), (failure::FailureKind::Throttled, 0));
+        assert_eq!(
+            (kind, fake.calls.get()),
+            (failure::FailureKind::Throttled, 0)
+        );
         set(2003);
         assert_eq!(h.get("public.ecr.aws").unwrap().secret.expose(), "b");
         assert_eq!(fake.calls.get(), 1);

@@ -5,6 +5,7 @@ use std::fmt;
 
 use base64::Engine as _;
 
+use crate::helper::failure::FailureKind;
 use crate::registry::{CredentialSource, Registry};
 use crate::secret::Secret;
 
@@ -35,6 +36,22 @@ impl ApiFailure {
             code: None,
             message: message.into(),
         }
+    }
+
+    /// Whether the service throttled the call: HTTP 429, or an error code
+    /// of the throttling family (`ThrottlingException`, `Throttling`,
+    /// `TooManyRequestsException`, `RequestLimitExceeded`, `SlowDown`: the
+    /// codes the SDK's standard retry strategy backs off from as
+    /// throttling). Used to label a failure, never to retry: the SDK
+    /// retries.
+    pub fn is_throttling(&self, status: Option<u16>) -> bool {
+        status == Some(429)
+            || self.code.as_deref().is_some_and(|c| {
+                c.contains("Throttl")
+                    || c.contains("TooManyRequests")
+                    || c == "RequestLimitExceeded"
+                    || c == "SlowDown"
+            })
     }
 
     /// Whether the service refused the caller's permissions.
@@ -89,6 +106,15 @@ pub enum TokenError {
     Setup(String),
     #[error("no AWS region configured: pass --region or set AWS_REGION")]
     NoRegion,
+    /// Another helper process made this fetch moments ago (while this one
+    /// waited for it) and failed: its failure is the answer, without a call
+    /// of our own (`helper::failure`). `reason` is its failure as logged.
+    #[error("{reason} (another helper process's attempt {age_secs} s ago; not repeated)")]
+    Shared {
+        kind: FailureKind,
+        reason: String,
+        age_secs: i64,
+    },
 }
 
 /// Fetches a fresh token for a registry with the given credentials. The

@@ -143,24 +143,20 @@ pub fn edit(
         ));
     }
     let original = existing.unwrap_or("");
-    let text = match existing {
+    let text = if root.is_empty() && !remove {
         // Nothing worth keeping (no file, or `{}`): docker's own layout.
-        _ if root.is_empty() && remove => original.to_owned(),
-        _ if root.is_empty() => {
-            let helpers = hosts
-                .iter()
-                .map(|h| (h.clone(), Value::String(HELPER.to_owned())))
-                .collect();
-            let fresh = Map::from_iter([("credHelpers".to_owned(), Value::Object(helpers))]);
-            let text = to_pretty(&Value::Object(fresh)).replace('\n', splice::newline(original));
-            return Ok(Edited {
-                changed: true,
-                text,
-                warnings,
-            });
-        }
-        _ if remove => remove_hosts(path, original, hosts, &mut warnings),
-        _ => add_hosts(path, original, hosts, &mut warnings),
+        let helpers = hosts
+            .iter()
+            .map(|h| (h.clone(), Value::String(HELPER.to_owned())))
+            .collect();
+        let fresh = Map::from_iter([("credHelpers".to_owned(), Value::Object(helpers))]);
+        to_pretty(&Value::Object(fresh)).replace('\n', splice::newline(original))
+    } else if root.is_empty() {
+        original.to_owned()
+    } else if remove {
+        remove_hosts(path, original, hosts, &mut warnings)
+    } else {
+        add_hosts(path, original, hosts, &mut warnings)
     };
     Ok(Edited {
         changed: text != original,

@@ -45,7 +45,7 @@ complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_u
 complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_using_subcommand configure" -l account -d 'A registry account ID, with --region (repeatable)' -r
 complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_using_subcommand configure" -l region -d 'The region of the --account registries, or of the default registry' -r
 complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_using_subcommand configure" -l docker-config -d 'The docker config file [default: $DOCKER_CONFIG/config.json or ~/.docker/config.json]' -r -F
-complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_using_subcommand configure" -l containers-auth -d 'The containers auth file, implies --containers [default: $REGISTRY_AUTH_FILE or $XDG_RUNTIME_DIR/containers/auth.json]' -r -F
+complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_using_subcommand configure" -l containers-auth -d 'The containers auth file, implies --containers [default: $REGISTRY_AUTH_FILE or $XDG_CONFIG_HOME/containers/auth.json]' -r -F
 complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_using_subcommand configure" -l containers -d 'Also configure the containers auth.json read by podman, skopeo and buildah'
 complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_using_subcommand configure" -l no-docker -d 'Leave the docker config alone (with --containers: configure only auth.json)'
 complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_using_subcommand configure" -l dry-run -d 'Print the resulting files instead of writing them'

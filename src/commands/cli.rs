@@ -135,7 +135,7 @@ pub struct ConfigureArgs {
     /// Also configure the containers auth.json read by podman, skopeo and buildah
     #[arg(long)]
     pub containers: bool,
-    /// The containers auth file, implies --containers [default: $REGISTRY_AUTH_FILE or $XDG_RUNTIME_DIR/containers/auth.json]
+    /// The containers auth file, implies --containers [default: $REGISTRY_AUTH_FILE or $XDG_CONFIG_HOME/containers/auth.json]
     #[arg(long, value_name = "PATH")]
     pub containers_auth: Option<PathBuf>,
     /// Leave the docker config alone (with --containers: configure only auth.json)

@@ -130,9 +130,10 @@ const ENVIRONMENT: &[(&str, &str)] = &[
          (default ~/.docker).",
     ),
     (
-        "REGISTRY_AUTH_FILE, XDG_RUNTIME_DIR",
+        "REGISTRY_AUTH_FILE, XDG_CONFIG_HOME",
         "configure --containers: the containers auth file \
-         (default $XDG_RUNTIME_DIR/containers/auth.json).",
+         (default $XDG_CONFIG_HOME/containers/auth.json, i.e. ~/.config/containers/auth.json, \
+         which podman, skopeo and buildah read too; not the tmpfs under $XDG_RUNTIME_DIR).",
     ),
 ];
 

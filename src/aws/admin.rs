@@ -52,7 +52,12 @@ impl AwsTokenSource {
         Ok(aws_config::meta::region::RegionProviderChain::first_try(
             EnvironmentVariableRegionProvider::new(),
         )
-        .or_else(ProfileFileRegionProvider::builder().configure(&pc).build())
+        .or_else(
+            ProfileFileRegionProvider::builder()
+                .configure(&pc)
+                .profile_files(self.shared_config()?.profile_files())
+                .build(),
+        )
         .or_else(
             ImdsRegionProvider::builder()
                 .configure(&pc)

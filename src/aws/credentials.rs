@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use aws_config::Region;
-use aws_config::default_provider::credentials::DefaultCredentialsChain;
+use aws_config::meta::credentials::CredentialsProviderChain;
 use aws_credential_types::provider::SharedCredentialsProvider;
 
-use super::errors::describe;
+use super::errors::{assume_role_failure, describe};
 use super::{AwsTokenSource, SESSION_NAME};
 use crate::helper::token::TokenError;
 use crate::registry::CredentialSource;
@@ -35,22 +35,57 @@ impl AwsTokenSource {
                     )
                 }
                 CredentialSource::Chain => {
+                    if let Some(name) = crate::config::var("AWS_PROFILE") {
+                        self.require_profile(&name, "AWS_PROFILE").await?;
+                    }
                     let (pc, imds) = provider_config()?;
+                    let files = self.shared_config()?.profile_files();
+                    // The SDK's default chain, link for link, because its
+                    // builder takes no profile files: the profile link gets
+                    // the contents we read.
                     SharedCredentialsProvider::new(
-                        DefaultCredentialsChain::builder()
-                            .configure(pc)
-                            .region(region.clone())
-                            .imds_client(imds)
-                            .build()
-                            .await,
+                        CredentialsProviderChain::first_try(
+                            "Environment",
+                            aws_config::environment::credentials::EnvironmentVariableCredentialsProvider::new(),
+                        )
+                        .or_else(
+                            "Profile",
+                            aws_config::profile::ProfileFileCredentialsProvider::builder()
+                                .configure(&pc)
+                                .profile_files(files)
+                                .build(),
+                        )
+                        .or_else(
+                            "WebIdentityToken",
+                            aws_config::web_identity_token::WebIdentityTokenCredentialsProvider::builder()
+                                .configure(&pc)
+                                .build(),
+                        )
+                        .or_else(
+                            "EcsContainer",
+                            aws_config::ecs::EcsCredentialsProvider::builder()
+                                .configure(&pc)
+                                .build(),
+                        )
+                        .or_else(
+                            "Ec2InstanceMetadata",
+                            aws_config::imds::credentials::ImdsCredentialsProvider::builder()
+                                .configure(&pc)
+                                .imds_client(imds)
+                                .build(),
+                        ),
                     )
                 }
-                CredentialSource::Profile(name) => SharedCredentialsProvider::new(
-                    aws_config::profile::ProfileFileCredentialsProvider::builder()
-                        .configure(&provider_config()?.0)
-                        .profile_name(name)
-                        .build(),
-                ),
+                CredentialSource::Profile(name) => {
+                    self.require_profile(name, "named for this registry").await?;
+                    SharedCredentialsProvider::new(
+                        aws_config::profile::ProfileFileCredentialsProvider::builder()
+                            .configure(&provider_config()?.0)
+                            .profile_files(self.shared_config()?.profile_files())
+                            .profile_name(name)
+                            .build(),
+                    )
+                }
                 CredentialSource::AssumeRole {
                     role_arn,
                     external_id,
@@ -72,7 +107,16 @@ impl AwsTokenSource {
                     if let Some(secs) = duration_secs {
                         builder = builder.session_length(Duration::from_secs(u64::from(*secs)));
                     }
-                    SharedCredentialsProvider::new(builder.build_from_provider(base).await)
+                    // Asked now, so that a refusal is STS's, in its words,
+                    // not a failure of whichever call would have signed.
+                    use aws_credential_types::provider::ProvideCredentials;
+                    let credentials = builder
+                        .build_from_provider(base)
+                        .await
+                        .provide_credentials()
+                        .await
+                        .map_err(|e| assume_role_failure(role_arn, &e))?;
+                    SharedCredentialsProvider::new(credentials)
                 }
                 CredentialSource::WebIdentity {
                     role_arn,

@@ -18,12 +18,19 @@ pub(super) fn describe<E>(operation: &'static str, err: SdkError<E, HttpResponse
 where
     E: ProvideErrorMetadata + Error + 'static,
 {
+    describe_ref(operation, &err)
+}
+
+fn describe_ref<E>(operation: &'static str, err: &SdkError<E, HttpResponse>) -> TokenError
+where
+    E: ProvideErrorMetadata + Error + 'static,
+{
     let api = |status: Option<u16>, failure: ApiFailure| TokenError::Api {
         operation,
         status,
         failure,
     };
-    match &err {
+    match err {
         // An answer with no error code is one the SDK could not read: what
         // was wrong, never its body (a garbled success would carry the
         // token): the parser's reason and offset.
@@ -51,9 +58,36 @@ where
         SdkError::TimeoutError(_) => api(None, ApiFailure::other("timed out")),
         // Connection and credential failures: their causes, by Display only
         // (the SDK's Debug output carries response bodies).
-        _ if from_credentials(&err) => TokenError::Credentials(error_chain(&err)),
-        _ => api(None, ApiFailure::other(error_chain(&err))),
+        _ if from_credentials(err) => TokenError::Credentials(error_chain(err)),
+        _ => api(None, ApiFailure::other(error_chain(err))),
     }
+}
+
+/// A role that could not be assumed, as STS said it: the role, the code
+/// and the message (the provider's own error, by `Debug`, dumps the raw
+/// answer). The call that would have been signed is not named: it never
+/// left.
+pub(super) fn assume_role_failure(role_arn: &str, err: &CredentialsError) -> TokenError {
+    type StsError = SdkError<aws_sdk_sts::operation::assume_role::AssumeRoleError, HttpResponse>;
+    let mut cause: Option<&(dyn Error + 'static)> = Some(err);
+    while let Some(e) = cause {
+        if let Some(sts) = e.downcast_ref::<StsError>() {
+            return match describe_ref("AssumeRole", sts) {
+                TokenError::Api {
+                    status, failure, ..
+                } => TokenError::Credentials(format!(
+                    "sts:AssumeRole {role_arn} failed: {}{failure}",
+                    status.map(|s| format!("HTTP {s} ")).unwrap_or_default()
+                )),
+                TokenError::Credentials(why) => TokenError::Credentials(format!(
+                    "sts:AssumeRole {role_arn}: no credentials to assume it with: {why}"
+                )),
+                other => other,
+            };
+        }
+        cause = e.source();
+    }
+    TokenError::Credentials(format!("sts:AssumeRole {role_arn}: {}", error_chain(err)))
 }
 
 /// Whether a credentials provider's failure is among the causes: then the

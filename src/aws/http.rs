@@ -1,4 +1,5 @@
-//! The SDK's HTTP client, with our trust store and the proxy variables.
+//! The SDK's HTTP client, with our trust store and the proxy variables,
+//! and a bound on every answer's body.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -7,9 +8,13 @@ use aws_smithy_http_client::Connector;
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnectorSettings, SharedHttpConnector,
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
 };
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::byte_stream::ByteStream;
 
 use super::tls::Trust;
 use crate::helper::token::TokenError;
@@ -55,13 +60,72 @@ impl HttpClient for CorporateHttpClient {
         if let Some(sleep) = components.sleep_impl() {
             builder = builder.sleep_impl(sleep);
         }
-        let connector = SharedHttpConnector::new(
-            builder
-                .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-                .tls_context(self.tls.clone())
-                .build(),
-        );
+        let connector = SharedHttpConnector::new(BoundedBody {
+            inner: SharedHttpConnector::new(
+                builder
+                    .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+                    .tls_context(self.tls.clone())
+                    .build(),
+            ),
+            max: MAX_RESPONSE_BODY,
+        });
         connectors.push((key, connector.clone()));
         connector
     }
+}
+
+/// The largest answer body read from any endpoint (ECR, ECR Public, STS,
+/// the container and instance credential endpoints). Their answers are a
+/// few KB; the largest real one is `BatchGetImage`'s (doctor), whose image
+/// manifests ECR caps at 4 MiB. Anything past this is refused, never held.
+pub(super) const MAX_RESPONSE_BODY: u64 = 16 << 20;
+
+/// Reads each answer's body whole (the SDK would, for every operation we
+/// call: none streams), failing at `max` bytes instead of growing with
+/// whatever the server sends.
+#[derive(Debug)]
+struct BoundedBody {
+    inner: SharedHttpConnector,
+    max: u64,
+}
+
+impl HttpConnector for BoundedBody {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let answer = self.inner.call(request);
+        let max = self.max;
+        HttpConnectorFuture::new(async move {
+            let mut response = answer.await?;
+            let stated = response
+                .headers()
+                .get("content-length")
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            if stated.is_some_and(|len| len > max) {
+                return Err(too_large(max));
+            }
+            let mut body = ByteStream::new(response.take_body());
+            let mut bytes = Vec::new();
+            while let Some(chunk) = body.next().await {
+                // Cut mid-body: an I/O failure, retried like one.
+                let chunk = chunk.map_err(|e| ConnectorError::io(Box::new(e)))?;
+                if (bytes.len() + chunk.len()) as u64 > max {
+                    return Err(too_large(max));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            *response.body_mut() = SdkBody::from(bytes);
+            Ok(response)
+        })
+    }
+}
+
+/// Not retried: the same server would send the same answer.
+fn too_large(max: u64) -> ConnectorError {
+    ConnectorError::other(
+        format!(
+            "the answer's body is larger than {} MiB; refusing to read it",
+            max >> 20
+        )
+        .into(),
+        None,
+    )
 }

@@ -5,6 +5,7 @@
 //!
 //! - `credentials`: the provider for each `CredentialSource`;
 //! - `tls` and `http`: the trust store and the HTTP client;
+//! - `profiles`: the shared config files, read with a bound;
 //! - `errors`: SDK failures as `TokenError` kinds;
 //! - `admin`: the calls of `configure`, `policy` and `doctor`.
 
@@ -12,6 +13,7 @@ mod admin;
 mod credentials;
 mod errors;
 mod http;
+mod profiles;
 mod tls;
 
 use std::path::PathBuf;
@@ -27,6 +29,7 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 
 use self::errors::describe;
 use self::http::{CorporateHttpClient, http_client};
+use self::profiles::SharedConfig;
 use self::tls::load_trust;
 use crate::helper::token::{AuthToken, TokenError, TokenSource, decode_authorization_token};
 use crate::registry::{CredentialSource, Registry};
@@ -58,6 +61,9 @@ pub struct AwsTokenSource {
     settings: NetSettings,
     /// Built on first use, with the trust store read once per process.
     http: OnceLock<CorporateHttpClient>,
+    /// `~/.aws/config` and `~/.aws/credentials`, read on first use, and
+    /// shared by the clones (the rules file's profile check holds one).
+    shared: std::sync::Arc<OnceLock<SharedConfig>>,
 }
 
 impl AwsTokenSource {
@@ -65,7 +71,46 @@ impl AwsTokenSource {
         AwsTokenSource {
             settings,
             http: OnceLock::new(),
+            shared: Default::default(),
         }
+    }
+
+    /// The shared config files, read (with a bound) once per process: every
+    /// SDK client and provider gets their contents from here, so that the
+    /// SDK never opens them itself.
+    fn shared_config(&self) -> Result<&SharedConfig, TokenError> {
+        if let Some(shared) = self.shared.get() {
+            return Ok(shared);
+        }
+        let shared = SharedConfig::load()?;
+        Ok(self.shared.get_or_init(|| shared))
+    }
+
+    /// Whether the shared config files define the profile `name`; an error
+    /// says why they cannot be read. For the rules file's check, which
+    /// names its own line.
+    pub fn profile_exists(&self, name: &str) -> Result<bool, String> {
+        let shared = self.shared_config().map_err(|e| e.to_string())?;
+        // Parsing contents completes at once: no I/O, no timers.
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .map_err(|e| format!("async runtime: {e}"))?
+            .block_on(shared.has_profile(name))
+            .map_err(|e| e.to_string())
+    }
+
+    /// Refuses a profile the shared config files do not define, naming
+    /// who asked for it and where it was looked for: the SDK would fall
+    /// through to other credentials, or fail with its own words.
+    async fn require_profile(&self, name: &str, named_by: &str) -> Result<(), TokenError> {
+        let shared = self.shared_config()?;
+        if shared.has_profile(name).await? {
+            return Ok(());
+        }
+        Err(TokenError::Credentials(format!(
+            "profile {name:?} ({named_by}) does not exist in {}",
+            shared.places()
+        )))
     }
 
     fn http(&self) -> Result<CorporateHttpClient, TokenError> {
@@ -132,6 +177,7 @@ impl AwsTokenSource {
         let (http, timeouts, retries) = self.client_settings()?;
         let t = self.settings.timeout;
         let loader = aws_config::defaults(BehaviorVersion::latest())
+            .profile_files(self.shared_config()?.profile_files())
             .region(region)
             .http_client(http)
             .timeout_config(timeouts)

@@ -1,9 +1,14 @@
 //! The trusted roots: `AWS_CA_BUNDLE` instead of the system's, as the AWS
 //! CLI does, checked before the SDK sees them.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use crate::helper::fsutil::read_bounded;
 use crate::helper::token::TokenError;
+
+/// The largest CA bundle read (`AWS_CA_BUNDLE`, `SSL_CERT_FILE`): the whole
+/// public web's roots are about 200 KB.
+const MAX_CA_BUNDLE: u64 = 8 << 20;
 
 /// The trusted roots as PEM, for the SDK's connector, which parses them.
 #[derive(Debug)]
@@ -13,11 +18,12 @@ pub(super) struct Trust {
 
 /// Reads and checks `AWS_CA_BUNDLE`: the SDK's TLS layer panics on a bad
 /// PEM, so a bad bundle must be refused here with the file's name.
-fn load_ca_bundle(path: &PathBuf) -> Result<Trust, TokenError> {
+fn load_ca_bundle(path: &Path) -> Result<Trust, TokenError> {
     use rustls_pki_types::CertificateDer;
     use rustls_pki_types::pem::PemObject;
     let bad = |why: String| TokenError::Setup(format!("AWS_CA_BUNDLE {}: {why}", path.display()));
-    let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    // A FIFO or a device is refused, not waited on or read without end.
+    let pem = read_bounded(path, MAX_CA_BUNDLE).map_err(|e| bad(e.to_string()))?;
     let certs = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| bad(format!("not a PEM certificate bundle ({e:?})")))?;
@@ -38,6 +44,17 @@ fn load_ca_bundle(path: &PathBuf) -> Result<Trust, TokenError> {
 /// file trips an assertion there instead of failing cleanly.
 fn system_roots() -> Result<Trust, TokenError> {
     use base64::Engine as _;
+    // The loader reads SSL_CERT_FILE with no bound and would block on a
+    // FIFO: it must be a regular file of bounded size first.
+    if let Some(file) = crate::config::var("SSL_CERT_FILE") {
+        match read_bounded(std::path::Path::new(&file), MAX_CA_BUNDLE) {
+            // Missing: the loader says so below, as before.
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(TokenError::Setup(format!("SSL_CERT_FILE {file}: {e}")));
+            }
+            _ => {}
+        }
+    }
     let loaded = rustls_native_certs::load_native_certs();
     let mut pem = Vec::new();
     let mut roots = rustls::RootCertStore::empty();

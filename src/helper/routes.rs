@@ -4,14 +4,23 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::helper::fsutil::read_bounded;
 use crate::helper::{GetError, RouteTable};
-use crate::registry::rules::{RegistryConfig, RegistryConfigError, parse};
+use crate::registry::rules::{RegistryConfig, RegistryConfigError, Rule, parse};
 use crate::registry::{CredentialSource, Registry};
 
+/// The largest rules file read: tens of thousands of rules fit.
+pub const MAX_RULES_FILE: u64 = 16 << 20;
+
 /// Reads the file; a missing file is no configuration at all, unless it
-/// was named (`AWS_ECR_CONFIG_FILE`): then it is a mistake.
+/// was named (`AWS_ECR_CONFIG_FILE`): then it is a mistake. A FIFO or a
+/// device is refused at once, and so is a file over [`MAX_RULES_FILE`].
 pub fn load(path: &Path, required: bool) -> Result<Option<RegistryConfig>, RegistryConfigError> {
-    match std::fs::read_to_string(path) {
+    let text = read_bounded(path, MAX_RULES_FILE).and_then(|bytes| {
+        String::from_utf8(bytes)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8"))
+    });
+    match text {
         Ok(text) => parse(path, &text).map(Some),
         Err(e) if e.kind() == io::ErrorKind::NotFound && !required => Ok(None),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Err(RegistryConfigError::Missing {
@@ -24,14 +33,28 @@ pub fn load(path: &Path, required: bool) -> Result<Option<RegistryConfig>, Regis
     }
 }
 
+/// Whether a profile exists in the shared config files (`Err`: they cannot
+/// be read).
+pub type ProfileCheck = Box<dyn Fn(&str) -> Result<bool, String>>;
+
 /// The routes of a configuration file, read on a miss only: a hit, `list`
 /// and non-ECR hosts never read it (a hit looks at its metadata).
-#[derive(Debug)]
 pub struct RulesFile {
     path: Option<PathBuf>,
     /// Named by the user, so it must exist.
     required: bool,
     loaded: std::cell::OnceCell<Result<Option<RegistryConfig>, String>>,
+    /// A rule's profile must exist: checked when the rule is used.
+    profiles: Option<ProfileCheck>,
+}
+
+impl std::fmt::Debug for RulesFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RulesFile")
+            .field("path", &self.path)
+            .field("required", &self.required)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RulesFile {
@@ -40,6 +63,42 @@ impl RulesFile {
             path,
             required,
             loaded: std::cell::OnceCell::new(),
+            profiles: None,
+        }
+    }
+
+    /// Checks that the profile a matching rule names exists, so that a
+    /// misspelt one fails naming the rule's line, not as a puzzle later.
+    pub fn with_profile_check(mut self, check: ProfileCheck) -> Self {
+        self.profiles = Some(check);
+        self
+    }
+
+    /// The profile a rule names, if it is not in the shared config files.
+    fn check_profiles(&self, path: &Path, rule: &Rule) -> Result<(), GetError> {
+        let Some(exists) = &self.profiles else {
+            return Ok(());
+        };
+        let (name, key) = match &rule.credentials {
+            CredentialSource::Profile(name) => (name, "profile"),
+            CredentialSource::AssumeRole { base, .. } => match &**base {
+                CredentialSource::Profile(name) => (name, "source_profile"),
+                _ => return Ok(()),
+            },
+            _ => return Ok(()),
+        };
+        match exists(name) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(GetError::Config(format!(
+                "{}:{}: {key} {name:?} does not exist in the AWS config or credentials file; add it there, or fix the rule",
+                path.display(),
+                rule.line
+            ))),
+            Err(why) => Err(GetError::Config(format!(
+                "{}:{}: cannot check {key} {name:?}: {why}",
+                path.display(),
+                rule.line
+            ))),
         }
     }
 }
@@ -82,7 +141,13 @@ impl RouteTable for RulesFile {
             Some(p) => load(p, self.required).map_err(|e| e.to_string()),
         });
         match loaded {
-            Ok(Some(config)) => Ok(config.route(registry)),
+            Ok(Some(config)) => match (config.rule_for(registry), &self.path) {
+                (Some(rule), Some(path)) => {
+                    self.check_profiles(path, rule)?;
+                    Ok(rule.credentials.clone())
+                }
+                _ => Ok(CredentialSource::Chain),
+            },
             Ok(None) => Ok(CredentialSource::Chain),
             Err(e) => Err(GetError::Config(e.clone())),
         }

@@ -22,13 +22,13 @@ pub mod secret;
 #[allow(clippy::print_stdout)]
 pub mod serve;
 
-/// An error and its causes as `a: b: c`, by `Display` only, skipping a
-/// cause whose text its parent already shows.
+/// An error and its causes as `a: b: c` on one line, by `Display` only,
+/// skipping a cause whose text its parent already shows.
 pub fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut out = err.to_string();
+    let mut out = one_line(&err.to_string());
     let mut source = err.source();
     while let Some(s) = source {
-        let text = s.to_string();
+        let text = one_line(&s.to_string());
         if !text.is_empty() && !out.ends_with(&text) {
             out.push_str(": ");
             out.push_str(&text);
@@ -36,4 +36,33 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
         source = s.source();
     }
     out
+}
+
+/// A message as one line: every command says a failure in one. Lines are
+/// joined with "; " (the SDK's "no credentials found in chain" lists a
+/// provider a line) and other control characters become spaces.
+pub fn one_line(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if !out.is_empty() {
+            out.push_str(if out.ends_with(':') { " " } else { "; " });
+        }
+        out.extend(line.chars().map(|c| if c.is_control() { ' ' } else { c }));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_error_chain_is_one_line() {
+        let sdk = "no credentials found in chain. Attempted:\n  Environment: not set\n  Profile: none\r\n";
+        let err = std::io::Error::other(sdk);
+        assert_eq!(
+            super::error_chain(&err),
+            "no credentials found in chain. Attempted: Environment: not set; Profile: none"
+        );
+        assert_eq!(super::one_line("a\rb\tc\u{1b}[31m"), "a b c [31m");
+        assert_eq!(super::one_line("plain: text"), "plain: text");
+    }
 }

@@ -2,11 +2,12 @@
 //! command line. Protocol actions skip argument parsing: they are the hot path.
 #![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
 
-use std::io::Write;
+use std::ffi::OsString;
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use clap::Parser;
 use ecr_login::aws::{AwsTokenSource, NetSettings};
-use ecr_login::commands::cli::{self, Cli, Command};
+use ecr_login::commands::cli::{self, Cli, Command, Route};
 use ecr_login::commands::{configure, doctor, policy};
 use ecr_login::config::Config;
 use ecr_login::helper::cache::Cache;
@@ -32,24 +33,74 @@ impl docker::Backend for App<'_> {
     }
 }
 
-/// std's start-up already does what the protocol needs: SIGPIPE is ignored
-/// (a closed stdout is an `EPIPE` error, exit 1), fds 0-2 are opened on
-/// /dev/null if closed (a log file must never become fd 2), and stdout is
-/// flushed at exit; tests/it/faults.rs checks each.
+/// std's start-up does most of what the protocol needs: SIGPIPE is ignored
+/// (a stdout whose reader is gone is an `EPIPE` error, exit 1), fds 0-2 are
+/// opened on /dev/null if closed (a log file must never become fd 2), and
+/// stdout is flushed at exit; tests/it/faults.rs checks each. What it hides,
+/// a stdout that was closed, [`Stdout`] tells.
 fn main() -> std::process::ExitCode {
     let code = run();
     let _ = std::io::stdout().flush();
     std::process::ExitCode::from(code)
 }
 
+/// Whether fd 1 was closed when the process was started (`cmd >&-`).
+/// std's start-up then opens it on /dev/null, where every write succeeds
+/// unseen; this constructor runs before that, and only looks.
+static STDOUT_CLOSED_AT_START: AtomicBool = AtomicBool::new(false);
+
+#[cfg(unix)]
+extern "C" fn note_a_closed_stdout() {
+    // SAFETY: F_GETFD reads the descriptor's flags and touches nothing.
+    if unsafe { libc::fcntl(libc::STDOUT_FILENO, libc::F_GETFD) } == -1 {
+        STDOUT_CLOSED_AT_START.store(true, Ordering::Relaxed);
+    }
+}
+
+// A constructor, run by the C runtime before Rust's start-up. (Windows
+// needs none: std does not replace a missing standard handle there.)
+#[cfg(unix)]
+#[used]
+#[cfg_attr(
+    target_vendor = "apple",
+    unsafe(link_section = "__DATA,__mod_init_func")
+)]
+#[cfg_attr(not(target_vendor = "apple"), unsafe(link_section = ".init_array"))]
+static NOTE_A_CLOSED_STDOUT: extern "C" fn() = note_a_closed_stdout;
+
+/// The process's stdout, for every command: writing to a stdout that was
+/// closed at start is an error, as writing to a full one is.
+/// Nothing written, nothing wrong: `store` may succeed with no stdout.
+struct Stdout {
+    inner: io::StdoutLock<'static>,
+    closed: bool,
+}
+
+impl Stdout {
+    fn new() -> Stdout {
+        Stdout {
+            inner: io::stdout().lock(),
+            closed: STDOUT_CLOSED_AT_START.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.closed && !buf.is_empty() {
+            return Err(io::Error::other("stdout is closed"));
+        }
+        self.inner.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 fn run() -> u8 {
+    let args: Vec<OsString> = std::env::args_os().collect();
     // The kubelet's plugin mode first: its arguments are the kubelet's.
-    let plugin = kubelet::invoked_as_plugin(std::env::args_os());
-    let action = if plugin {
-        None
-    } else {
-        std::env::args().nth(1)
-    };
+    let plugin = kubelet::invoked_as_plugin(args.iter().cloned());
     let config = Config::from_env();
     logging::init(config.log.as_ref());
     for warning in &config.warnings {
@@ -63,22 +114,47 @@ fn run() -> u8 {
     if plugin {
         return run_kubelet(&config, &source);
     }
-    match action.as_deref() {
-        Some(a) if cli::is_cli_command(a) => run_cli(Cli::parse(), &config, &source),
-        _ => with_helper(&config, &source, |helper| {
+    match cli::route(args.get(1..).unwrap_or_default()) {
+        Route::Clap => match cli::parse(&args) {
+            Ok(cli) => run_cli(cli, &config, &source),
+            Err(e) => clap_message(&e),
+        },
+        Route::Protocol(action) => with_helper(&config, &source, |helper| {
             let app = App {
                 helper,
                 ignore_creds_storage: config.ignore_creds_storage,
             };
             docker::run(
-                action.as_deref(),
+                action,
                 &mut std::io::stdin().lock(),
-                &mut std::io::stdout().lock(),
+                &mut Stdout::new(),
                 // Not locked for the whole run: the SDK's threads may log.
                 &mut std::io::stderr(),
                 &app,
             )
         }),
+    }
+}
+
+/// What clap has to say instead of a command: help asked for (stdout,
+/// exit 0, as every command's --help), or a usage error (stderr, exit 1, as
+/// the protocol's usage: doctor's exit 2 means "not an ECR image").
+fn clap_message(e: &clap::Error) -> u8 {
+    let text = e.render().to_string();
+    if e.use_stderr() {
+        let _ = write!(std::io::stderr(), "{text}");
+        return 1;
+    }
+    let mut out = Stdout::new();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => 0,
+        Err(e) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "docker-credential-ecr-login: cannot write the help: {e}"
+            );
+            1
+        }
     }
 }
 
@@ -109,7 +185,7 @@ fn run_kubelet(config: &Config, source: &AwsTokenSource) -> u8 {
     with_helper(config, source, |h| {
         kubelet::run(
             &mut std::io::stdin().lock(),
-            &mut std::io::stdout().lock(),
+            &mut Stdout::new(),
             &mut std::io::stderr(),
             &h,
             ecr_login::config::var,
@@ -119,7 +195,7 @@ fn run_kubelet(config: &Config, source: &AwsTokenSource) -> u8 {
 }
 
 fn run_cli(cli: Cli, config: &Config, source: &AwsTokenSource) -> u8 {
-    let mut out = std::io::stdout().lock();
+    let mut out = Stdout::new();
     let mut err = std::io::stderr();
     let result = match cli.command {
         // Reached only through `help`-style parsing; the protocol serves these.
@@ -142,6 +218,11 @@ fn run_cli(cli: Cli, config: &Config, source: &AwsTokenSource) -> u8 {
         Command::Kubelet => return run_kubelet(config, source),
         Command::Doctor(args) => return run_doctor(&args, config, source),
     };
+    // What is still buffered is part of the answer too.
+    let result = result.and_then(|()| {
+        out.flush()
+            .map_err(|e| format!("cannot write the output: {e}"))
+    });
     match result {
         Ok(()) => 0,
         Err(message) => {
@@ -207,6 +288,15 @@ fn run_doctor(args: &cli::DoctorArgs, config: &Config, source: &AwsTokenSource) 
     } else {
         doctor::render(&report).trim_end().to_owned()
     };
-    let _ = writeln!(std::io::stdout(), "{text}");
-    report.exit_code
+    let mut out = Stdout::new();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Ok(()) => report.exit_code,
+        Err(e) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "docker-credential-ecr-login: cannot write the report: {e}"
+            );
+            1
+        }
+    }
 }

@@ -24,13 +24,13 @@ function __fish_docker_credential_ecr_login_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_needs_command" -s v -l version -d 'Print the version and the git commit it was built from (also: version)'
+complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_needs_command" -s v -l version -d 'Print the version and the git commit it was built from (version: the bare version)'
 complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_needs_command" -f -a "get" -d 'Read a registry URL on stdin and print its credentials as JSON (docker protocol)'
 complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_needs_command" -f -a "list" -d 'Print the registries that have a cached token (docker protocol; no network)'
 complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_needs_command" -f -a "store" -d 'Not supported; a no-op with AWS_ECR_IGNORE_CREDS_STORAGE=true (docker protocol)'
 complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_needs_command" -f -a "erase" -d 'Not supported; a no-op with AWS_ECR_IGNORE_CREDS_STORAGE=true (docker protocol)'
-complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_needs_command" -f -a "version" -d 'Print the version (also --version, -v)'
+complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_needs_command" -f -a "version" -d 'Print the bare version, as scripts parse it (--version, -v: with the git commit)'
 complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_needs_command" -f -a "configure" -d 'Add credHelpers entries for ECR registries to the docker config (and containers auth.json)'
 complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_needs_command" -f -a "policy" -d 'Print (or apply) the repository policy and the identity policy a cross-account pull needs'
 complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_needs_command" -f -a "kubelet" -d 'Serve the kubelet as its image credential provider (KEP-2133)'
@@ -76,7 +76,7 @@ complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_u
 complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_using_subcommand help; and not __fish_seen_subcommand_from get list store erase version configure policy kubelet doctor help" -f -a "list" -d 'Print the registries that have a cached token (docker protocol; no network)'
 complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_using_subcommand help; and not __fish_seen_subcommand_from get list store erase version configure policy kubelet doctor help" -f -a "store" -d 'Not supported; a no-op with AWS_ECR_IGNORE_CREDS_STORAGE=true (docker protocol)'
 complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_using_subcommand help; and not __fish_seen_subcommand_from get list store erase version configure policy kubelet doctor help" -f -a "erase" -d 'Not supported; a no-op with AWS_ECR_IGNORE_CREDS_STORAGE=true (docker protocol)'
-complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_using_subcommand help; and not __fish_seen_subcommand_from get list store erase version configure policy kubelet doctor help" -f -a "version" -d 'Print the version (also --version, -v)'
+complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_using_subcommand help; and not __fish_seen_subcommand_from get list store erase version configure policy kubelet doctor help" -f -a "version" -d 'Print the bare version, as scripts parse it (--version, -v: with the git commit)'
 complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_using_subcommand help; and not __fish_seen_subcommand_from get list store erase version configure policy kubelet doctor help" -f -a "configure" -d 'Add credHelpers entries for ECR registries to the docker config (and containers auth.json)'
 complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_using_subcommand help; and not __fish_seen_subcommand_from get list store erase version configure policy kubelet doctor help" -f -a "policy" -d 'Print (or apply) the repository policy and the identity policy a cross-account pull needs'
 complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_using_subcommand help; and not __fish_seen_subcommand_from get list store erase version configure policy kubelet doctor help" -f -a "kubelet" -d 'Serve the kubelet as its image credential provider (KEP-2133)'

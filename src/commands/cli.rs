@@ -30,7 +30,7 @@ pub enum Command {
     Store,
     /// Not supported; a no-op with AWS_ECR_IGNORE_CREDS_STORAGE=true (docker protocol)
     Erase,
-    /// Print the version (also --version, -v)
+    /// Print the bare version, as scripts parse it (--version, -v: with the git commit)
     Version,
     /// Add credHelpers entries for ECR registries to the docker config (and containers auth.json)
     Configure(ConfigureArgs),
@@ -48,7 +48,8 @@ pub enum Command {
     /// When the request carries a serviceAccountToken (Kubernetes 1.33+), the token is exchanged
     /// through STS AssumeRoleWithWebIdentity for the role named by the service account's
     /// eks.amazonaws.com/ecr-role-arn annotation, else by AWS_ECR_KUBELET_ROLE_ARN; with neither,
-    /// the request fails. See packaging/kubernetes/README.md.
+    /// with an empty token, or with a role of another partition than the registry's, the request
+    /// fails: never the node's credentials instead. See packaging/kubernetes/README.md.
     Kubelet,
     /// Explain why an image cannot be pulled: walks host, docker config, credentials, token, repository
     ///
@@ -157,6 +158,48 @@ pub fn is_cli_command(arg: &str) -> bool {
     )
 }
 
+/// The docker protocol's actions: served without clap when they come alone.
+const PROTOCOL_ACTIONS: [&str; 5] = ["get", "list", "store", "erase", "version"];
+
+/// Where the arguments (without the program name) go.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Route<'a> {
+    /// The docker protocol: an action alone (docker never adds more), no
+    /// action (usage), `--version`, or an unknown first argument (usage).
+    Protocol(Option<&'a str>),
+    /// clap: the other commands, and a protocol action with more
+    /// arguments (`get --help` is help, `get --bogus` a usage error; neither
+    /// may read stdin as a request).
+    Clap,
+}
+
+/// Routes without parsing: the protocol's hot path looks at two arguments.
+pub fn route(args: &[std::ffi::OsString]) -> Route<'_> {
+    let Some(first) = args.first() else {
+        return Route::Protocol(None);
+    };
+    // A first argument that is not UTF-8 is no action: usage.
+    let Some(first) = first.to_str() else {
+        return Route::Protocol(Some(""));
+    };
+    if is_cli_command(first) || (args.len() > 1 && PROTOCOL_ACTIONS.contains(&first)) {
+        Route::Clap
+    } else {
+        Route::Protocol(Some(first))
+    }
+}
+
+/// Parses the arguments for clap (`args` with the program name first).
+/// `help --help` asks for the top-level help, as `--help` does.
+pub fn parse(args: &[std::ffi::OsString]) -> Result<Cli, clap::Error> {
+    match args {
+        [name, help, flag] if help == "help" && (flag == "--help" || flag == "-h") => {
+            Cli::try_parse_from([name.as_os_str(), std::ffi::OsStr::new("--help")])
+        }
+        _ => Cli::try_parse_from(args),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,6 +261,42 @@ mod tests {
         ] {
             assert!(parse(refused).is_err(), "{refused:?}");
         }
+    }
+
+    #[test]
+    fn protocol_actions_alone_skip_clap() {
+        let os = |a: &[&str]| a.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        for action in PROTOCOL_ACTIONS.iter().chain(&["--version", "-v", "bogus"]) {
+            assert_eq!(route(&os(&[action])), Route::Protocol(Some(action)));
+        }
+        assert_eq!(route(&[]), Route::Protocol(None));
+        for args in [
+            &["get", "--help"][..],
+            &["list", "-h"],
+            &["store", "--bogus"],
+            &["version", "--help"],
+            &["help", "--help"],
+            &["configure"],
+            &["--help"],
+        ] {
+            assert_eq!(route(&os(args)), Route::Clap, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn help_for_every_action_and_for_help() {
+        for action in PROTOCOL_ACTIONS.iter().chain(&["help", "configure"]) {
+            for flag in ["--help", "-h"] {
+                let err = parse(&["x", action, flag].map(std::ffi::OsString::from)).unwrap_err();
+                assert_eq!(
+                    err.kind(),
+                    clap::error::ErrorKind::DisplayHelp,
+                    "{action} {flag}"
+                );
+            }
+        }
+        let err = parse(&["x", "get", "--bogus"].map(std::ffi::OsString::from)).unwrap_err();
+        assert!(err.use_stderr());
     }
 
     #[test]

@@ -225,44 +225,54 @@ fn remove_hosts(
     warnings: &mut Vec<String>,
 ) -> String {
     let mut text = original.to_owned();
-    let mut removed = false;
     for host in hosts {
-        let (_, Some((_, helpers))) = helpers_of(&text) else {
-            return text;
-        };
-        match helpers.last(host).map(|(_, m)| string_value(&text, m)) {
-            Some(Some(helper)) if helper == HELPER => {}
-            Some(Some(other)) => {
+        let (_, helpers) = helpers_of(&text);
+        let counts = helpers
+            .as_ref()
+            .and_then(|(_, h)| h.last(host).map(|(_, m)| string_value(&text, m)));
+        match counts {
+            Some(Some(other)) if other != HELPER => {
                 warnings.push(format!(
                     "{}: {host} uses helper {other:?}, not {HELPER:?}; left as it is",
                     path.display()
                 ));
                 continue;
             }
-            _ => continue,
+            // Not a string: no helper of ours.
+            Some(None) => continue,
+            _ => {}
         }
-        // Every entry of ours for the host goes (a duplicate would count
-        // once the last is gone); one at a time, the text rescanned.
-        while let (_, Some((_, helpers))) = helpers_of(&text) {
-            let Some(i) = helpers
-                .members
-                .iter()
-                .position(|m| m.key == *host && string_value(&text, m).as_deref() == Some(HELPER))
-            else {
-                break;
+        // Every entry of ours for the host goes, from every credHelpers
+        // (an earlier one would count once the last went), one at a time,
+        // the text rescanned; a map emptied by it goes with its last entry.
+        while let Some((top, at, object, i)) = entry_of_ours(&text, host) {
+            text = if object.members.len() == 1 {
+                splice::remove_member(&text, &top, at)
+            } else {
+                splice::remove_member(&text, &object, i)
             };
-            text = splice::remove_member(&text, &helpers, i);
-            removed = true;
         }
-    }
-    // The last entry out takes the empty map with it.
-    if let (top, Some((i, helpers))) = helpers_of(&text)
-        && removed
-        && helpers.members.is_empty()
-    {
-        text = splice::remove_member(&text, &top, i);
     }
     text
+}
+
+/// The first `"host": "ecr-login"` in any top-level `credHelpers` object:
+/// the top-level object, the map's index in it, the map, and the entry's
+/// index in the map.
+fn entry_of_ours(text: &str, host: &str) -> Option<(splice::Object, usize, splice::Object, usize)> {
+    let top = splice::top(text)?;
+    let found = top.members.iter().enumerate().find_map(|(at, m)| {
+        if m.key != "credHelpers" || !text[m.value_start..].starts_with('{') {
+            return None;
+        }
+        let object = splice::object_at(text, m.value_start);
+        let i = object
+            .members
+            .iter()
+            .position(|e| e.key == host && string_value(text, e).as_deref() == Some(HELPER))?;
+        Some((at, object, i))
+    });
+    found.map(|(at, object, i)| (top, at, object, i))
 }
 
 /// Tab-indented, as docker writes its own config.
@@ -707,6 +717,100 @@ mod tests {
                 .iter()
                 .any(|w| w.contains("credsStore") && w.contains("desktop"))
         );
+    }
+
+    #[test]
+    fn only_the_entrys_bytes_change() {
+        let existing = "\r\n {\"n\": 12345678901234567890123, \"d\": 1, \"d\": 2,\r\n  \"auths\": {\"credHelpers\": {\"x\": \"}\"}},\r\n  \"cred\\u0048elpers\": {\r\n    \"gcr.io\": \"gcloud\"\r\n  }\r\n} \r\n";
+        let e = run(Some(existing), &[A, B], false);
+        assert!(e.changed);
+        assert_eq!(
+            e.text,
+            existing.replace(
+                "\"gcloud\"\r\n",
+                &format!(
+                    "\"gcloud\",\r\n    \"{A}\": \"ecr-login\",\r\n    \"{B}\": \"ecr-login\"\r\n"
+                )
+            )
+        );
+        let again = run(Some(&e.text), &[A, B], false);
+        assert!(!again.changed);
+        assert_eq!(again.text, e.text);
+        assert_eq!(run(Some(&e.text), &[A, B], true).text, existing);
+    }
+
+    #[test]
+    fn the_credhelpers_that_counts_is_the_last() {
+        let existing = format!(
+            r#"{{"credHelpers": {{"{A}": "ecr-login"}}, "credHelpers": {{"{A}": "ecr-login", "{A}": "other"}}}}"#
+        );
+        let e = run(Some(&existing), &[A], false);
+        assert_eq!(
+            e.text,
+            format!(
+                r#"{{"credHelpers": {{"{A}": "ecr-login"}}, "credHelpers": {{"{A}": "ecr-login", "{A}": "ecr-login"}}}}"#
+            )
+        );
+        assert_eq!(json(&e.text)["credHelpers"][A], "ecr-login");
+        // --remove takes every entry of ours for the host out of it (a
+        // duplicate would count once the last went), and the map with them.
+        let r = run(Some(&e.text), &[A], true);
+        assert_eq!(r.text, "{}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_are_followed_to_their_target_even_dangling() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+        std::os::unix::fs::symlink("b", &a).unwrap();
+        std::os::unix::fs::symlink(tmp.path().join("c"), &b).unwrap();
+        assert_eq!(resolve_links(&a).unwrap(), tmp.path().join("c"));
+        let plain = tmp.path().join("plain");
+        assert_eq!(resolve_links(&plain).unwrap(), plain);
+        let l = tmp.path().join("loop");
+        std::os::unix::fs::symlink("loop", &l).unwrap();
+        let err = resolve_links(&l).unwrap_err().to_string();
+        assert!(
+            err.contains("symlinks") && err.contains("untouched"),
+            "{err}"
+        );
+    }
+
+    /// Whatever the layout, the result reads as the input plus the entry,
+    /// and `--remove` gives the input back.
+    #[test]
+    fn every_layout_reads_as_the_input_plus_the_entry() {
+        let shapes = [
+            "{\"a\":1}",
+            " { \"a\" : [ ] , \"b\" : { } } ",
+            "{\n\"a\": \"x\\\"}{\"\n}",
+            "{\"credHelpers\":{}}",
+            "{\"credHelpers\" : { \"gcr.io\" : \"gcloud\" } }\n",
+            "{\r\n\t\"credHelpers\": {\r\n\t},\r\n\t\"z\": null\r\n}",
+            "{\n    \"auths\": {\n        \"credHelpers\": {}\n    }\n}",
+            "{\"a\":{\"b\":{\"c\":[1,{\"d\":\"]\"}]}},\"credHelpers\":{\"x\":\"y\",\"x\":\"z\"}}",
+        ];
+        for shape in shapes {
+            let e = run(Some(shape), &[A, B], false);
+            let mut want = json(shape);
+            let root = want.as_object_mut().unwrap();
+            let helpers = root
+                .entry("credHelpers")
+                .or_insert_with(|| Value::Object(Map::new()));
+            for h in [A, B] {
+                helpers[h] = Value::String(HELPER.into());
+            }
+            assert_eq!(json(&e.text), want, "{shape:?} -> {:?}", e.text);
+            // The last entry out takes the map with it, even one that was
+            // empty before.
+            let mut before = json(shape);
+            if before["credHelpers"] == Value::Object(Map::new()) {
+                before.as_object_mut().unwrap().shift_remove("credHelpers");
+            }
+            let back = run(Some(&e.text), &[A, B], true);
+            assert_eq!(json(&back.text), before, "{shape:?} -> {:?}", back.text);
+        }
     }
 
     #[test]

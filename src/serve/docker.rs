@@ -41,7 +41,10 @@ pub enum Action {
     Store,
     Erase,
     List,
+    /// `version`: the bare version, as the Go helper prints it.
     Version,
+    /// `--version`, `-v`: the version and the commit.
+    LongVersion,
     Help,
 }
 
@@ -52,7 +55,8 @@ impl Action {
             "store" => Action::Store,
             "erase" => Action::Erase,
             "list" => Action::List,
-            "version" | "--version" | "-v" => Action::Version,
+            "version" => Action::Version,
+            "--version" | "-v" => Action::LongVersion,
             "help" | "--help" | "-h" => Action::Help,
             _ => return None,
         })
@@ -103,7 +107,8 @@ fn read_input(stdin: &mut dyn Read) -> Option<String> {
 /// Runs one action; returns the process exit code. Errors writing stdout
 /// (docker went away) end in exit 1, never in a panic.
 /// `stderr` carries only what the user must fix (a broken configuration
-/// file): docker shows it, and logs are off by default.
+/// file, no or an unknown action: the usage): docker shows it, and logs are
+/// off by default. stdout is the protocol's: never the usage.
 pub fn run(
     action: Option<&str>,
     stdin: &mut dyn Read,
@@ -111,13 +116,26 @@ pub fn run(
     stderr: &mut dyn Write,
     backend: &dyn Backend,
 ) -> u8 {
-    let result = match action.and_then(Action::parse) {
-        Some(action) => dispatch(action, stdin, stdout, stderr, backend),
-        None => writeln!(stdout, "{USAGE}").map(|()| 1),
+    let result = match action.map(|a| (a, Action::parse(a))) {
+        Some((_, Some(action))) => dispatch(action, stdin, stdout, stderr, backend),
+        unknown => {
+            if let Some((arg, _)) = unknown {
+                let _ = writeln!(
+                    stderr,
+                    "docker-credential-ecr-login: unknown action {arg:?}"
+                );
+            }
+            let _ = writeln!(stderr, "{USAGE}");
+            return 1;
+        }
     };
     let code = result.and_then(|code| stdout.flush().map(|()| code));
     code.unwrap_or_else(|e| {
         tracing::warn!(error = %e, "cannot write the answer");
+        let _ = writeln!(
+            stderr,
+            "docker-credential-ecr-login: cannot write the answer: {e}"
+        );
         1
     })
 }
@@ -182,6 +200,10 @@ fn dispatch(
             Ok(0)
         }
         Action::Version => {
+            writeln!(stdout, "{}", env!("CARGO_PKG_VERSION"))?;
+            Ok(0)
+        }
+        Action::LongVersion => {
             writeln!(stdout, "{}", version_line())?;
             Ok(0)
         }
@@ -238,8 +260,14 @@ mod tests {
             ignore,
             asked: RefCell::new(Vec::new()),
         };
-        let mut out = Vec::new();
-        let code = run(action, &mut &input[..], &mut out, &mut Vec::new(), &fake);
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = run(action, &mut &input[..], &mut out, &mut err, &fake);
+        // Only the usage and what the user must fix go to stderr.
+        let err = String::from_utf8(err).unwrap();
+        assert!(
+            err.is_empty() || err.ends_with(&format!("{USAGE}\n")),
+            "{err}"
+        );
         (
             code,
             String::from_utf8(out).unwrap(),
@@ -269,8 +297,9 @@ mod tests {
             (Some("store"), b"{}", true, 0, ""),
             (Some("erase"), b"x", true, 0, ""),
             (Some("list"), b"", false, 0, "{\"https://a\":\"AWS\"}\n"),
-            (None, b"", false, 1, &format!("{USAGE}\n")),
-            (Some("fetch"), b"", false, 1, &format!("{USAGE}\n")),
+            // The usage goes to stderr: stdout is the protocol's.
+            (None, b"", false, 1, ""),
+            (Some("fetch"), b"", false, 1, ""),
         ];
         for &(action, input, ignore, code, out) in table {
             let got = call(action, input, ignore);
@@ -313,8 +342,32 @@ mod tests {
     }
 
     #[test]
+    fn the_usage_is_told_on_stderr() {
+        let fake = Fake {
+            ignore: false,
+            asked: RefCell::new(Vec::new()),
+        };
+        for (action, first) in [
+            (None, USAGE),
+            (
+                Some("fetch"),
+                "docker-credential-ecr-login: unknown action \"fetch\"",
+            ),
+        ] {
+            let (mut out, mut err) = (Vec::new(), Vec::new());
+            assert_eq!(run(action, &mut &b""[..], &mut out, &mut err, &fake), 1);
+            assert!(out.is_empty());
+            let err = String::from_utf8(err).unwrap();
+            assert_eq!(err.lines().next(), Some(first), "{err}");
+            assert!(err.ends_with(&format!("{USAGE}\n")), "{err}");
+        }
+    }
+
+    #[test]
     fn version_and_help_succeed() {
-        for a in ["version", "--version", "-v"] {
+        let (code, out, _) = call(Some("version"), b"", false);
+        assert_eq!((code, out), (0, format!("{}\n", env!("CARGO_PKG_VERSION"))));
+        for a in ["--version", "-v"] {
             let (code, out, _) = call(Some(a), b"", false);
             assert_eq!(code, 0);
             assert!(

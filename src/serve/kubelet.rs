@@ -28,7 +28,7 @@ use crate::error_chain;
 use crate::helper::token::USERNAME;
 use crate::helper::{GetError, Helper};
 use crate::registry::CredentialSource;
-use crate::registry::{self, ParseError};
+use crate::registry::{self, ParseError, Partition, Registry};
 use crate::secret::Secret;
 
 /// The executable name that selects this mode (argv[0]'s file name).
@@ -114,6 +114,20 @@ pub enum KubeletError {
     NoRole,
     #[error("{origin} {arn:?} is not an IAM role ARN (arn:<partition>:iam::<account>:role/<name>)")]
     BadRole { origin: &'static str, arn: String },
+    #[error(
+        "the serviceAccountToken is empty: the kubelet sent no token to exchange (the node's own credentials are not used instead)"
+    )]
+    EmptyServiceAccountToken,
+    #[error(
+        "{origin} {arn:?} is a role of partition {role}, the registry {registry} is in partition {expected}: STS of one partition cannot give credentials for another (the node's own credentials are not used instead)"
+    )]
+    RolePartition {
+        origin: &'static str,
+        arn: String,
+        role: &'static str,
+        registry: String,
+        expected: &'static str,
+    },
     #[error(transparent)]
     Token(#[from] GetError),
     #[error("cannot encode the response: {0}")]
@@ -158,9 +172,15 @@ pub fn parse_request(bytes: &[u8]) -> Result<Request, KubeletError> {
         .map(str::trim)
         .filter(|i| !i.is_empty())
         .ok_or(KubeletError::NoImage)?;
-    let service_account_token = string("serviceAccountToken")?
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned);
+    // Absent (or null) is no service-account mode; present but empty is a
+    // broken request, never a reason to fall back to the node's credentials.
+    let service_account_token = string("serviceAccountToken")?.map(str::to_owned);
+    if service_account_token
+        .as_deref()
+        .is_some_and(|t| t.trim().is_empty())
+    {
+        return Err(KubeletError::EmptyServiceAccountToken);
+    }
     let service_account_annotations = match map.get("serviceAccountAnnotations") {
         None | Some(Value::Null) => BTreeMap::new(),
         Some(Value::Object(m)) => m
@@ -204,9 +224,10 @@ pub fn split_image(image: &str) -> Result<ImageRef<'_>, KubeletError> {
 
 /// The credentials to fetch with: `None` (the configured route, normally
 /// the node's own credentials) unless the request carries a
-/// service-account token.
+/// service-account token. The role must be of the registry's partition.
 fn credentials_for(
     request: &Request,
+    registry: &Registry,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Option<CredentialSource>, KubeletError> {
     let Some(token) = &request.service_account_token else {
@@ -226,10 +247,24 @@ fn credentials_for(
         Some(r) => (ROLE_ANNOTATION, r),
         None => (ROLE_ARN_VAR, configured().ok_or(KubeletError::NoRole)?),
     };
-    if registry::role_arn_partition(&role_arn).is_none() {
+    let Some(partition) = registry::role_arn_partition(&role_arn) else {
         return Err(KubeletError::BadRole {
             origin,
             arn: role_arn,
+        });
+    };
+    let expected = match registry {
+        Registry::Private(p) => p.partition,
+        // ECR Public lives in the commercial partition only.
+        Registry::Public { .. } => Partition::Aws,
+    };
+    if partition != expected {
+        return Err(KubeletError::RolePartition {
+            origin,
+            arn: role_arn,
+            role: partition.id(),
+            registry: registry.host().to_owned(),
+            expected: expected.id(),
         });
     }
     Ok(Some(CredentialSource::WebIdentity {
@@ -285,11 +320,11 @@ pub fn respond(
 ) -> Result<String, KubeletError> {
     let request = parse_request(input)?;
     let image = split_image(&request.image)?;
-    registry::parse(image.authority).map_err(|source| KubeletError::NotEcr {
+    let registry = registry::parse(image.authority).map_err(|source| KubeletError::NotEcr {
         image: request.image.clone(),
         source,
     })?;
-    let credentials = credentials_for(&request, env)?;
+    let credentials = credentials_for(&request, &registry, env)?;
     tracing::info!(
         api_version = %request.api_version,
         image = %request.image,
@@ -334,13 +369,6 @@ fn read_request(stdin: &mut dyn Read) -> Result<Vec<u8>, KubeletError> {
     Ok(buf)
 }
 
-/// One line, whatever the causes' messages hold.
-fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
-}
-
 /// Serves one kubelet request: the response on `stdout` and exit code 0,
 /// or one line on `stderr`, nothing on `stdout`, and exit code 1.
 /// `env` reads the environment; `now` is Unix seconds.
@@ -364,7 +392,7 @@ pub fn run(
         Err(e) => error_chain(&e),
     };
     tracing::warn!(error = %message, "no credentials for the kubelet");
-    let _ = writeln!(stderr, "{PROVIDER_NAME}: {}", one_line(&message));
+    let _ = writeln!(stderr, "{PROVIDER_NAME}: {}", crate::one_line(&message));
     let _ = stderr.flush();
     1
 }
@@ -378,7 +406,6 @@ mod tests {
     use crate::helper::cache::Cache;
     use crate::helper::default_routes;
     use crate::helper::token::{AuthToken, TokenError, TokenSource};
-    use crate::registry::Registry;
 
     const NOW: i64 = 1_700_000_000;
     const HOST: &str = "111111111111.dkr.ecr.us-east-1.amazonaws.com";
@@ -583,14 +610,85 @@ mod tests {
             BTreeMap::from([("a".to_owned(), "b".to_owned())])
         );
         assert!(!format!("{r:?}").contains("\"t\""));
-        // An empty token and null annotations are absent ones.
+        // A null token and null annotations are absent ones.
         let r = parse_request(
             br#"{"apiVersion":"credentialprovider.kubelet.k8s.io/v1beta1","kind":"CredentialProviderRequest",
-                "image":"x/y","serviceAccountToken":"","serviceAccountAnnotations":null}"#,
+                "image":"x/y","serviceAccountToken":null,"serviceAccountAnnotations":null}"#,
         )
         .unwrap();
         assert_eq!(r.service_account_token, None);
         assert!(r.service_account_annotations.is_empty());
+        // An empty one is a broken request.
+        for empty in ["", " ", "\n\t"] {
+            let input = serde_json::json!({
+                "apiVersion": "credentialprovider.kubelet.k8s.io/v1",
+                "kind": "CredentialProviderRequest",
+                "image": IMAGE,
+                "serviceAccountToken": empty,
+            });
+            assert!(
+                matches!(
+                    parse_request(input.to_string().as_bytes()),
+                    Err(KubeletError::EmptyServiceAccountToken)
+                ),
+                "{empty:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_role_of_another_partition_is_refused_without_a_fetch() {
+        // (image, role)
+        let table: &[(&str, &str)] = &[
+            (IMAGE, "arn:aws-cn:iam::222222222222:role/pull"),
+            (IMAGE, "arn:aws-us-gov:iam::222222222222:role/pull"),
+            ("111111111111.dkr.ecr.cn-north-1.amazonaws.com.cn/app", ROLE),
+            ("111111111111.dkr.ecr.us-gov-west-1.amazonaws.com/app", ROLE),
+            (
+                "public.ecr.aws/team/app",
+                "arn:aws-cn:iam::222222222222:role/pull",
+            ),
+        ];
+        for &(image, role) in table {
+            let fake = Fake::ok("pw", 3600);
+            let o = run_with(
+                &fake,
+                &sa_request(image, serde_json::json!({ROLE_ANNOTATION: role})),
+                &[],
+            );
+            assert_refused(&o, "is a role of partition");
+            assert!(o.stderr.contains(role), "{}", o.stderr);
+            assert_eq!(fake.calls(), 0, "{image} {role}");
+            // The same from the environment.
+            let o = run_with(
+                &fake,
+                &sa_request(image, serde_json::json!({})),
+                &[(ROLE_ARN_VAR, role)],
+            );
+            assert_refused(&o, ROLE_ARN_VAR);
+            assert_eq!(fake.calls(), 0, "{image} {role}");
+        }
+        // The registry's own partition passes.
+        for (image, role) in [
+            (
+                "111111111111.dkr.ecr.cn-north-1.amazonaws.com.cn/app",
+                "arn:aws-cn:iam::222222222222:role/pull",
+            ),
+            (
+                "111111111111.dkr.ecr.us-gov-west-1.amazonaws.com/app",
+                "arn:aws-us-gov:iam::222222222222:role/pull",
+            ),
+            ("public.ecr.aws/team/app", ROLE),
+        ] {
+            let fake = Fake::ok("pw", 3600);
+            let o = run_with(
+                &fake,
+                &sa_request(image, serde_json::json!({ROLE_ANNOTATION: role})),
+                &[],
+            );
+            assert_eq!(o.code, 0, "{image}: {}", o.stderr);
+            assert_eq!(fake.calls(), 1);
+        }
     }
 
     #[test]
@@ -851,7 +949,7 @@ mod tests {
     fn refuses_when_the_token_fetch_fails() {
         let fake = Fake::failing("AccessDeniedException: not authorized\nsecond line");
         let o = run_with(&fake, &request(API_VERSIONS[0], IMAGE), &[]);
-        assert_refused(&o, "AccessDeniedException: not authorized second line");
+        assert_refused(&o, "AccessDeniedException: not authorized; second line");
         assert!(o.stderr.contains(HOST));
     }
 

@@ -1158,6 +1158,7 @@ fn a_closed_stdout_is_exit_1() {
 /// Closed standard descriptors are opened on /dev/null before anything
 /// else is opened (std's start-up does it): otherwise the log file would
 /// take fd 1 and the answer, with its token, would be written into it.
+/// The answer that cannot be written is an error, exit 1 (tests/it/cli.rs).
 /// Unix only: a Windows process gets its standard handles explicitly, and
 /// a new file never takes their place.
 #[cfg(unix)]
@@ -1175,7 +1176,7 @@ fn closed_stdout_and_stderr_never_become_the_log_file() {
         });
     }
     let run = Run(run_bounded(cmd, Input::text(HOST), None));
-    assert_eq!(run.code(), Some(0), "stderr={}", run.stderr());
+    assert_eq!(run.code(), Some(1), "stderr={}", run.stderr());
     assert_eq!(t.fake.calls(), 1);
     let log = t.sb.log();
     assert!(log.contains("GetAuthorizationToken"), "{log}");

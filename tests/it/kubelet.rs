@@ -560,3 +560,60 @@ fn refuses_a_service_account_token_without_a_role() {
     assert_eq!(fake.calls(), 0, "never the node's credentials instead");
     assert_no_leak(&sb, &[&run], &[&token]);
 }
+
+/// A service-account token that is present but empty is a broken request:
+/// refused, and never answered with the node's own credentials instead
+/// (it used to count as absent, and the node's token was served).
+#[test]
+fn refuses_an_empty_service_account_token() {
+    let (fake, mut sb) = fake_sandbox();
+    sb.set("AWS_ENDPOINT_URL_STS", &fake.url());
+    for token in ["", " ", "\n"] {
+        let run = kubelet(
+            &sb,
+            &sa_request(token, serde_json::json!({ ROLE_ANNOTATION: ROLE })),
+        );
+        assert_refused(&run, "serviceAccountToken is empty");
+    }
+    assert_eq!(fake.calls(), 0, "never the node's credentials instead");
+    assert!(!Path::new(&sb.cache_dir()).exists());
+}
+
+/// A role of another partition than the registry's (`arn:aws-cn:` for a
+/// `.amazonaws.com` registry, `arn:aws:` for a `.amazonaws.com.cn` one),
+/// from the annotation or from AWS_ECR_KUBELET_ROLE_ARN, is refused before
+/// any call: neither STS (which the fake stands in for here) nor ECR is
+/// asked, and the node's credentials are not used instead.
+#[test]
+fn refuses_a_role_of_another_partition() {
+    let (fake, mut sb) = fake_sandbox();
+    sb.set("AWS_ENDPOINT_URL_STS", &fake.url());
+    let cn_image = "111111111111.dkr.ecr.cn-north-1.amazonaws.com.cn/team/app:1.0";
+    let cn_role = "arn:aws-cn:iam::222222222222:role/ecr-pull";
+    let gov_role = "arn:aws-us-gov:iam::222222222222:role/ecr-pull";
+    let token = sa_token(1);
+    for (image, role) in [
+        (IMAGE, cn_role),
+        (IMAGE, gov_role),
+        (cn_image, ROLE),
+        ("public.ecr.aws/team/app:1.0", cn_role),
+    ] {
+        let input = serde_json::json!({
+            "apiVersion": V1,
+            "kind": "CredentialProviderRequest",
+            "image": image,
+            "serviceAccountToken": token,
+            "serviceAccountAnnotations": { ROLE_ANNOTATION: role },
+        })
+        .to_string();
+        let run = kubelet(&sb, &input);
+        assert_refused(&run, "partition");
+        assert!(run.stderr().contains(role), "{}", run.stderr());
+        assert_no_leak(&sb, &[&run], &[&token, SECRET]);
+    }
+    sb.set("AWS_ECR_KUBELET_ROLE_ARN", cn_role);
+    let run = kubelet(&sb, &sa_request(&token, serde_json::json!({})));
+    assert_refused(&run, "AWS_ECR_KUBELET_ROLE_ARN");
+    assert!(run.stderr().contains("partition"), "{}", run.stderr());
+    assert_eq!(fake.calls(), 0, "no STS call, no ECR call");
+}

@@ -25,8 +25,6 @@ use clap_mangen::roff::{Roff, bold, italic, roman};
 const NAME: &str = "docker-credential-ecr-login";
 const PROVIDER: &str = "ecr-credential-provider";
 const UPDATE: &str = "UPDATE_GENERATED=1 cargo test --test it packaging::";
-/// The docker protocol's actions, served before clap parses anything.
-const PROTOCOL_ACTIONS: &[&str] = &["get", "list", "store", "erase", "version"];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -46,7 +44,7 @@ fn command() -> clap::Command {
                 .short('v')
                 .long("version")
                 .action(ArgAction::Version)
-                .help("Print the version and the git commit it was built from (also: version)"),
+                .help("Print the version and the git commit it was built from (version: the bare version)"),
         );
     cmd.build();
     cmd
@@ -169,14 +167,13 @@ const EXIT_STATUS: &[(&str, &str)] = &[
     (
         "1",
         "The action failed: get found no credentials (it prints \"credentials not found in \
-         native keychain\", which makes docker pull anonymously), an unknown protocol action, \
-         store or erase without AWS_ECR_IGNORE_CREDS_STORAGE=true, a failed kubelet request \
-         (nothing on stdout, one line on stderr), or configure or policy failed.",
+         native keychain\", which makes docker pull anonymously), no action or an unknown one, \
+         or any other usage error (the usage goes to stderr), store or erase without \
+         AWS_ECR_IGNORE_CREDS_STORAGE=true, a failed kubelet request (nothing on stdout, one \
+         line on stderr), configure or policy failed, or standard output could not be written \
+         (closed or full).",
     ),
-    (
-        "2",
-        "A usage error in the arguments of configure, policy or doctor; doctor: not an ECR image.",
-    ),
+    ("2", "doctor: not an ECR image."),
     (
         "3\u{2013}9",
         "doctor: the first broken link between the image and a pull (see doctor above).",
@@ -250,16 +247,11 @@ fn man_page() -> String {
     let man = Man::new(cmd.clone())
         .title(NAME.to_uppercase())
         .manual("User Commands");
-    // The protocol actions never reach clap: they take no --help.
     let subcommands: Vec<clap::Command> = ecr_login::commands::cli::Cli::command()
         .get_subcommands()
         .filter(|s| !s.is_hide_set())
         .map(|s| {
-            let protocol = PROTOCOL_ACTIONS.contains(&s.get_name());
-            let mut s = s
-                .clone()
-                .bin_name(format!("{NAME} {}", s.get_name()))
-                .disable_help_flag(protocol);
+            let mut s = s.clone().bin_name(format!("{NAME} {}", s.get_name()));
             s.build();
             s
         })

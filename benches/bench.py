@@ -44,6 +44,11 @@ REGISTRIES = [f"{d * 12}.dkr.ecr.{REGIONS[i % 2]}.amazonaws.com"
 ONE = REGISTRIES[0]
 NOT_FOUND = "credentials not found in native keychain"
 SPAWN_TIMEOUT = 60.0  # seconds any helper process may live
+# A round of the throttling storm: the Go helper's processes each retry on
+# their own; past this they are killed, and the row says how many.
+THROTTLE_BOUND = 120
+# What --only can name, in the order measured.
+FIGURES = ["hit", "rules", "cold", "cold-sys", "conc-cold", "conc-warm", "throttle", "nocreds", "size"]
 
 
 class BenchError(Exception):
@@ -176,8 +181,11 @@ class Fake:
         self.log = os.path.join(work, "fake_ecr.jsonl")
         open(self.log, "w").close()
         ready = os.path.join(work, "fake.ready")
+        # While this file exists the fake throttles every call.
+        self.throttle_file = os.path.join(work, "fake.throttle")
         self.proc = subprocess.Popen(
-            [binary, "--cert", cert, "--key", key, "--log", self.log, "--ready", ready],
+            [binary, "--cert", cert, "--key", key, "--log", self.log, "--ready", ready,
+             "--throttle-file", self.throttle_file],
             stderr=open(os.path.join(work, "fake_ecr.stderr"), "w"))
         deadline = time.time() + 10
         while not os.path.exists(ready):
@@ -188,6 +196,12 @@ class Fake:
     def calls(self):
         with open(self.log) as f:
             return sum(1 for _ in f)
+
+    def throttle(self, on):
+        if on:
+            open(self.throttle_file, "w").close()
+        elif os.path.exists(self.throttle_file):
+            os.remove(self.throttle_file)
 
     def requests(self):
         with open(self.log) as f:
@@ -410,6 +424,41 @@ class Bench:
             raise BenchError(f"warm concurrent gets made {self.fake.calls() - before} API calls: not cache hits")
         self.results["conc_warm"] = s
 
+    def throttling_storm(self, rounds, n=100, bound=THROTTLE_BOUND):
+        """n concurrent cold gets, one registry, a fresh cache directory per
+        round, the fake answering every call with 400 ThrottlingException:
+        the API calls the round made, and its slowest answer. Each round is
+        bounded: a process still running after `bound` seconds is killed
+        (SIGKILL) and counted as such."""
+        calls = {h.name: Series() for h in (self.ours, self.go)}
+        slowest = {h.name: Series() for h in (self.ours, self.go)}
+        outcomes = {h.name: {} for h in (self.ours, self.go)}
+        for _, order in rotations([self.ours, self.go], rounds):
+            for h in order:
+                env = self.env.make(self.homes[h.name], self.env.fresh_dir("throttle-" + h.name))
+                before = self.fake.calls()
+                self.fake.throttle(True)
+                try:
+                    procs, _ = run_all([(h.argv(), env, ONE + "\n")] * n, timeout=bound)
+                finally:
+                    self.fake.throttle(False)
+                for p in procs:
+                    what = ("killed at the bound" if p.code == -9 else
+                            "not found" if p.code != 0 and NOT_FOUND in p.out else
+                            f"exit {p.code}, stdout {p.out.strip()[:60]!r}")
+                    outcomes[h.name][what] = outcomes[h.name].get(what, 0) + 1
+                if h is self.ours and any(p.code != 1 or NOT_FOUND not in p.out for p in procs):
+                    bad = next(p for p in procs if p.code != 1 or NOT_FOUND not in p.out)
+                    raise BenchError(f"ours against a throttling API: exit {bad.code}, "
+                                     f"stdout {bad.out[:200]!r}, stderr {bad.err[-400:]!r}")
+                calls[h.name].add(self.fake.calls() - before)
+                slowest[h.name].add(max(p.ms for p in procs))
+        self.results["throttle_calls"] = calls
+        self.results["throttle_slowest"] = slowest
+        self.results["throttle_outcomes"] = outcomes
+        self.results["throttle_n"] = n
+        self.results["throttle_bound"] = bound
+
     def no_credentials(self, rounds):
         s = {h.name: Series() for h in (self.ours, self.go)}
         for _, order in rotations([self.ours, self.go], rounds):
@@ -512,6 +561,15 @@ def table(b, build_time):
         row("64 concurrent `get`s over 8 registries, warm: wall time for all",
             [c[o].fmt("ms", 1), c[g].fmt("ms", 1), c[f].fmt("ms", 1)],
             f"{rg:.2f}× Go, {ratio(c[o], c[f]):.2f}× floor", "≤ 0.5× Go", rg <= 0.5)
+    if "throttle_calls" in R:
+        c, s = R["throttle_calls"], R["throttle_slowest"]
+        worst_calls, worst_s = max(c[o].values), max(s[o].values) / 1e3
+        outcomes = "; ".join(f"{name}: " + ", ".join(f"{k} {v}" for k, v in sorted(R["throttle_outcomes"][name].items()))
+                             for name in (o, g))
+        row(f"{R['throttle_n']} concurrent cold `get`s vs a throttling API (every call 400 `ThrottlingException`): "
+            f"API calls, slowest answer (each round bounded at {R['throttle_bound']} s)",
+            [f"{c[o].fmt('calls', 0)}, {s[o].fmt('s', 2, 1e-3)}", f"{c[g].fmt('calls', 0)}, {s[g].fmt('s', 2, 1e-3)}", "–"],
+            outcomes, "≤ 10 calls, each ≤ 15 s", worst_calls <= 10 and worst_s <= 15)
     if "nocreds" in R:
         c = R["nocreds"]
         row("no credentials, IMDS unreachable (connects hang): time to not-found",
@@ -732,25 +790,41 @@ def measure(args, work, fake, ca):
     started = datetime.datetime.now(datetime.timezone.utc)
     load_start = load_note()
     t0 = time.time()
-    log("warming caches")
-    b.warm_up()
-    log(f"cache-hit latency, {rounds} rounds")
-    b.hit_latency(rounds)
-    log(f"cache-hit latency with a 1,000-rule per-registry file, {rounds} rounds")
-    b.rules_hit(rounds)
-    log(f"cold latency, {rounds} rounds")
-    b.cold_latency(rounds)
-    if args.system_roots:
+    only = set(args.only.split(",")) if args.only else set(FIGURES)
+    unknown = only - set(FIGURES)
+    if unknown:
+        raise BenchError(f"--only: unknown figure(s) {', '.join(sorted(unknown))}; known: {', '.join(FIGURES)}")
+    want = only.__contains__
+    if only & {"hit", "rules", "conc-warm"}:
+        log("warming caches")
+        b.warm_up()
+    if want("hit"):
+        log(f"cache-hit latency, {rounds} rounds")
+        b.hit_latency(rounds)
+    if want("rules"):
+        log(f"cache-hit latency with a 1,000-rule per-registry file, {rounds} rounds")
+        b.rules_hit(rounds)
+    if want("cold"):
+        log(f"cold latency, {rounds} rounds")
+        b.cold_latency(rounds)
+    if want("cold-sys") and args.system_roots:
         log(f"cold latency with the system trust store, {rounds} rounds")
         b.cold_latency(rounds, system_roots=True)
-    log(f"16 concurrent cold gets, {conc_rounds} rounds")
-    b.concurrent_cold(conc_rounds)
-    log(f"64 concurrent warm gets, {conc_rounds} rounds")
-    b.concurrent_warm(conc_rounds)
-    if nocred_rounds:
+    if want("conc-cold"):
+        log(f"16 concurrent cold gets, {conc_rounds} rounds")
+        b.concurrent_cold(conc_rounds)
+    if want("conc-warm"):
+        log(f"64 concurrent warm gets, {conc_rounds} rounds")
+        b.concurrent_warm(conc_rounds)
+    if want("throttle") and args.throttle_runs:
+        log(f"100 concurrent cold gets against a throttling API, {args.throttle_runs} rounds "
+            f"(each bounded at {THROTTLE_BOUND} s)")
+        b.throttling_storm(args.throttle_runs)
+    if want("nocreds") and nocred_rounds:
         log(f"no credentials, {nocred_rounds} rounds (the Go helper takes 13–18 s each here)")
         b.no_credentials(nocred_rounds)
-    b.sizes()
+    if want("size"):
+        b.sizes()
     elapsed = time.time() - t0
     load_end = load_note()
 
@@ -762,7 +836,8 @@ def measure(args, work, fake, ca):
         if r.get("handshake_ms") is not None:
             handshakes.setdefault(agent, Series()).add(r["handshake_ms"])
     build_time = None
-    if args.build_time_file and os.path.exists(args.build_time_file):
+    # A partial run (--only) reports what it measured, not an earlier build.
+    if args.build_time_file and os.path.exists(args.build_time_file) and not args.only:
         with open(args.build_time_file) as f:
             build_time = f.read().strip()
     md = [f"## Benchmark: ours vs the Go helper vs the floor\n",
@@ -794,8 +869,10 @@ def measure(args, work, fake, ca):
            f"- ours: `{ours.path}` ({first_line(run_one(ours.argv('version'), env.make(b.homes['ours'], b.caches['ours']), ''))}); "
            f"Go: `{go.path}` ({args.go_version}); floor: `benches/floor.c`, gcc -O2",
            f"- started {started:%Y-%m-%d %H:%M} UTC, {elapsed:.0f} s of measurement; "
-           f"{rounds} rounds for latencies, {conc_rounds} for concurrency, {nocred_rounds} without credentials "
-           f"(+{args.warmup} warm-up rounds, not counted)",
+           f"{rounds} rounds for latencies, {conc_rounds} for concurrency, {nocred_rounds} without credentials, "
+           f"{args.throttle_runs} of the throttling storm "
+           f"(+{args.warmup} warm-up rounds, not counted)"
+           + (f"; only: {args.only}" if args.only else ""),
            f"- at start: {load_start}; at end: {load_end}",
            f"- requests seen by the fake: {len(requests)}; what each helper sends: "
            + "; ".join(f"{k}: `{v['target']}` registryIds={v['registryIds']} ({v['user_agent'][:60]})"
@@ -841,6 +918,8 @@ def main():
     i.add_argument("--runs", type=int, default=40)
     i.add_argument("--conc-runs", type=int, default=30)
     i.add_argument("--nocreds-runs", type=int, default=30)
+    i.add_argument("--throttle-runs", type=int, default=3)
+    i.add_argument("--only", help="measure only these figures, comma-separated: " + ", ".join(FIGURES))
     i.add_argument("--warmup", type=int, default=3)
     i.add_argument("--variants", nargs="*", default=[], metavar="NAME=BINARY")
     i.add_argument("--variant-runs", type=int, help="rounds for the --variants table (default: --runs)")

@@ -17,8 +17,10 @@
 #   --profile-bin PATH  with --profile: callgrind this build instead (the same code
 #                  built with symbols, e.g. --config 'profile.release.strip=false')
 #   --out FILE     write the table there instead of results/latest.md (quick.md with --quick)
+#   --only LIST    measure only these figures, comma-separated: hit, rules, cold, cold-sys,
+#                  conc-cold, conc-warm, throttle, nocreds, size (e.g. --quick --only throttle)
 #   --keep         keep the work directory
-# Environment: BENCH_RUNS, BENCH_CONC_RUNS, BENCH_NOCREDS_RUNS override the counts;
+# Environment: BENCH_RUNS, BENCH_CONC_RUNS, BENCH_NOCREDS_RUNS, BENCH_THROTTLE_RUNS override the counts;
 # BENCH_TIMEOUT bounds the whole measurement (seconds, default 3600);
 # BENCH_EXTRA_VARIANTS="NAME=BINARY ..." adds builds of your own to the --opt-levels table;
 # BENCH_VARIANT_RUNS sets that table's rounds (default: BENCH_RUNS's).
@@ -32,7 +34,7 @@ ROOT="$(cd "$HERE/.." && pwd)"
 RESULTS="$HERE/results"
 COMMAND="benches/run.sh $*"
 
-QUICK=0 PROFILE=0 OPT_LEVELS=0 BUILD_TIME=0 KEEP=0 BIN="" PROFILE_BIN="" OUT_ARG=""
+QUICK=0 PROFILE=0 OPT_LEVELS=0 BUILD_TIME=0 KEEP=0 BIN="" PROFILE_BIN="" OUT_ARG="" ONLY=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) QUICK=1 ;;
@@ -43,6 +45,7 @@ while [ $# -gt 0 ]; do
         --bin) BIN="$2"; shift ;;
         --profile-bin) PROFILE_BIN="$2"; shift ;;
         --out) OUT_ARG="$2"; shift ;;
+        --only) ONLY="$2"; shift ;;
         -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) echo "benches/run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -179,19 +182,20 @@ settle() {
 
 # --- the measurement, inside the namespace -------------------------------------------------
 if [ "$QUICK" = 1 ]; then
-    RUNS=${BENCH_RUNS:-3} CONC=${BENCH_CONC_RUNS:-2} NOCREDS=${BENCH_NOCREDS_RUNS:-1} WARMUP=1
+    RUNS=${BENCH_RUNS:-3} CONC=${BENCH_CONC_RUNS:-2} NOCREDS=${BENCH_NOCREDS_RUNS:-1} THROTTLE=${BENCH_THROTTLE_RUNS:-1} WARMUP=1
     OUT="$RESULTS/quick.md" PROFILE_OUT="$RESULTS/profile-quick.md"
 else
-    RUNS=${BENCH_RUNS:-40} CONC=${BENCH_CONC_RUNS:-30} NOCREDS=${BENCH_NOCREDS_RUNS:-30} WARMUP=3
+    RUNS=${BENCH_RUNS:-40} CONC=${BENCH_CONC_RUNS:-30} NOCREDS=${BENCH_NOCREDS_RUNS:-30} THROTTLE=${BENCH_THROTTLE_RUNS:-3} WARMUP=3
     OUT="$RESULTS/latest.md" PROFILE_OUT="$RESULTS/profile.md"
     rustc_now=$(pgrep -c -x rustc || true)
     [ "${rustc_now:-0}" -eq 0 ] || echo "benches/run.sh: warning: $rustc_now rustc processes are running; figures will be noisy" >&2
 fi
 [ -n "$OUT_ARG" ] && OUT="$(cd "$(dirname "$OUT_ARG")" && pwd)/$(basename "$OUT_ARG")"
 args=(inner --work "$WORK/ns" --ours "$BIN" --go "$GO_HELPER" --go-version "$GO_VERSION"
-      --floor "$WORK/floor" --spawn "$WORK/spawn" --fake "$FAKE" --runs "$RUNS" --conc-runs "$CONC" --nocreds-runs "$NOCREDS"
+      --floor "$WORK/floor" --spawn "$WORK/spawn" --fake "$FAKE" --runs "$RUNS" --conc-runs "$CONC" --nocreds-runs "$NOCREDS" --throttle-runs "$THROTTLE"
       --warmup "$WARMUP" --results-dir "$RESULTS" --out "$OUT" --command "$COMMAND")
 [ -f "$RESULTS/build-time.txt" ] && args+=(--build-time-file "$RESULTS/build-time.txt")
+[ -n "$ONLY" ] && args+=(--only "$ONLY")
 if [ "$PROFILE" = 1 ]; then
     args+=(--profile --profile-out "$PROFILE_OUT")
     [ -n "$PROFILE_BIN" ] && args+=(--profile-bin "$PROFILE_BIN")

@@ -8,6 +8,9 @@
 //! long as a real ECR one (~2 KB), so parsing and caching cost what they cost
 //! in production. Any other target gets a 400 UnknownOperationException, and
 //! every request past `--max-requests` (a runaway bound; 0: none) a 503.
+//! While the file named by `--throttle-file` exists, every
+//! GetAuthorizationToken is answered as a throttled API answers it: HTTP
+//! 400 `ThrottlingException` (the benchmark's throttling storm).
 //!
 //! Every request is appended as one JSON line to the log file (time, target,
 //! registryIds, host, user agent, status, handshake time, request number)
@@ -25,6 +28,7 @@
 //!
 //! usage: fake-ecr --cert CERT --key KEY --log FILE [--host 127.0.0.1]
 //!                 [--port 443] [--ready FILE] [--max-requests N]
+//!                 [--throttle-file FILE]
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -42,7 +46,8 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::Value;
 
 const USAGE: &str = "usage: fake-ecr --cert CERT --key KEY --log FILE [--host 127.0.0.1]
-                [--port 443] [--ready FILE] [--max-requests N]";
+                [--port 443] [--ready FILE] [--max-requests N]
+                [--throttle-file FILE]";
 const TARGET: &str = "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken";
 const LIFETIME_SECS: u64 = 12 * 3600;
 const DEFAULT_ACCOUNT: &str = "000000000000";
@@ -64,11 +69,13 @@ struct Args {
     port: u16,
     ready: Option<String>,
     max_requests: u64,
+    throttle_file: Option<String>,
 }
 
 /// `--name value` or `--name=value`; `Ok(None)` for --help.
 fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
     let (mut cert, mut key, mut log, mut ready) = (None, None, None, None);
+    let mut throttle_file = None;
     let (mut host, mut port, mut max_requests) = ("127.0.0.1".to_string(), 443, 100_000);
     while let Some(arg) = argv.next() {
         if arg == "-h" || arg == "--help" {
@@ -95,6 +102,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, St
                     .map_err(|_| format!("--port: not a port: {value}"))?
             }
             "--ready" => ready = Some(value),
+            "--throttle-file" => throttle_file = Some(value),
             "--max-requests" => {
                 max_requests = value
                     .parse()
@@ -112,6 +120,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, St
         port,
         ready,
         max_requests,
+        throttle_file,
     }))
 }
 
@@ -170,6 +179,7 @@ struct Server {
     tls: Arc<ServerConfig>,
     log: Mutex<Log>,
     max_requests: u64,
+    throttle_file: Option<std::path::PathBuf>,
     urandom: File,
 }
 
@@ -200,6 +210,7 @@ impl Server {
             tls: Arc::new(tls),
             log: Mutex::new(Log { file, count: 0 }),
             max_requests: args.max_requests,
+            throttle_file: args.throttle_file.as_ref().map(Into::into),
             urandom,
         })
     }
@@ -290,7 +301,16 @@ impl Server {
             .filter(|v| truthy(v))
             .cloned()
             .unwrap_or(Value::Array(Vec::new()));
-        let status = if target == TARGET { 200 } else { 400 };
+        let throttled = target == TARGET
+            && self
+                .throttle_file
+                .as_ref()
+                .is_some_and(|path| path.exists());
+        let status = if target == TARGET && !throttled {
+            200
+        } else {
+            400
+        };
         let host = request.header("host");
         let user_agent: String = request
             .header("user-agent")
@@ -313,6 +333,12 @@ impl Server {
             return Ok(http_answer(
                 503,
                 r#"{"__type": "ServiceUnavailableException", "message": "fake-ecr: request budget spent"}"#,
+            ));
+        }
+        if throttled {
+            return Ok(http_answer(
+                400,
+                r#"{"__type": "ThrottlingException", "message": "Rate exceeded"}"#,
             ));
         }
         if status != 200 {

@@ -395,6 +395,32 @@ fn parallel_runs_keep_every_entry() {
     );
 }
 
+/// A run that cannot get the file's lock (another holds it) gives up after
+/// its bound (10 s) with a clear error and writes nothing. The bound is
+/// asserted generously: under 30 s.
+#[test]
+fn a_held_lock_is_waited_for_within_a_bound_then_refused() {
+    let (sb, config) = sandbox();
+    let before = "{\"auths\": {}}";
+    fs::write(&config, before).unwrap();
+    let lock = fs::File::create(config.with_file_name("config.json.lock")).unwrap();
+    lock.lock().unwrap();
+    let start = Instant::now();
+    let run = configure(&sb, &["--registry", A]);
+    let took = start.elapsed();
+    drop(lock);
+    assert_eq!(run.code(), Some(1), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("timed out") && run.stderr().contains("nothing was written"),
+        "{}",
+        run.stderr()
+    );
+    assert!(took < Duration::from_secs(30), "{took:?}");
+    assert_eq!(fs::read_to_string(&config).unwrap(), before);
+    // Once it is free, the same run goes through.
+    ok(&configure(&sb, &["--registry", A]));
+}
+
 /// A FIFO or a character device given as `--docker-config` (or as the
 /// containers auth file) is refused at once with a clear error, by
 /// `configure` and by `doctor`: never read without a bound, never waited

@@ -161,7 +161,7 @@ fn clap_message(e: &clap::Error) -> u8 {
 /// Runs `f` with the helper every entry point shares: the configured
 /// cache, identity and per-registry routes.
 fn with_helper<T>(config: &Config, source: &AwsTokenSource, f: impl FnOnce(Helper<'_>) -> T) -> T {
-    let routes = rules_file(config);
+    let routes = rules_file(config, source);
     f(Helper {
         cache: config.cache_dir.clone().map(Cache::new),
         identity: config.identity.clone(),
@@ -173,10 +173,13 @@ fn with_helper<T>(config: &Config, source: &AwsTokenSource, f: impl FnOnce(Helpe
     })
 }
 
-/// The per-registry rules file: the configured one must exist.
-fn rules_file(config: &Config) -> RulesFile {
+/// The per-registry rules file: the configured one must exist, and so
+/// must the profiles its rules name.
+fn rules_file(config: &Config, source: &AwsTokenSource) -> RulesFile {
     let named = ecr_login::config::var(ecr_login::config::CONFIG_FILE_VAR).is_some();
+    let source = source.clone();
     RulesFile::new(config.registry_config.clone(), named)
+        .with_profile_check(Box::new(move |name| source.profile_exists(name)))
 }
 
 /// The kubelet image credential provider (`kubelet`, or the executable
@@ -258,7 +261,7 @@ fn run_doctor(args: &cli::DoctorArgs, config: &Config, source: &AwsTokenSource) 
             }
         }
     };
-    let routes = rules_file(config);
+    let routes = rules_file(config, source);
     let credentials = doctor::parse_image(&args.image)
         .and_then(|i| ecr_login::registry::parse(&i.host).ok())
         .map(|r| routes.route(&r));

@@ -745,6 +745,352 @@ fn a_hit_reads_no_aws_configuration_credentials_or_certificates() {
     assert_eq!(fake.calls(), 1);
 }
 
+// ---------------------------------------------------------------------------
+// An entry serves only the registry and identity it was written for
+// (issue 17, group 2), and each cache warning is logged once (group 8).
+// ---------------------------------------------------------------------------
+
+const OTHER_HOST: &str = "222222222222.dkr.ecr.us-east-1.amazonaws.com";
+
+/// The entry whose content names `server`.
+fn entry_of(sb: &Sandbox, server: &str) -> PathBuf {
+    entries(sb)
+        .into_iter()
+        .find(|p| read_entry(p)["server"] == server)
+        .unwrap_or_else(|| panic!("no entry for {server}"))
+}
+
+/// An entry file copied or hard-linked over another registry's, or whose
+/// content names another registry, is not served: the token is fetched
+/// for the registry asked, and the other registry's entry is left as it
+/// was.
+#[test]
+fn an_entry_is_served_only_for_its_registry() {
+    let (sb, fake) = setup();
+    let theirs = FakeEcr::default_password("222222222222", 2);
+    assert_answer(&sb.get(HOST), HOST, &token(1));
+    assert_answer(&sb.get(OTHER_HOST), OTHER_HOST, &theirs);
+    let (mine, other) = (entry_of(&sb, HOST), entry_of(&sb, OTHER_HOST));
+    let mine_bytes = std::fs::read(&mine).unwrap();
+
+    // A copy of 111111111111's entry in 222222222222's place.
+    std::fs::copy(&mine, &other).unwrap();
+    let run = sb.get(OTHER_HOST);
+    assert_answer(
+        &run,
+        OTHER_HOST,
+        &FakeEcr::default_password("222222222222", 3),
+    );
+    assert_eq!(fake.calls(), 3, "the copied entry must not be served");
+
+    // A hard link to it.
+    std::fs::remove_file(&other).unwrap();
+    std::fs::hard_link(&mine, &other).unwrap();
+    let run = sb.get(OTHER_HOST);
+    assert_answer(
+        &run,
+        OTHER_HOST,
+        &FakeEcr::default_password("222222222222", 4),
+    );
+    assert_eq!(fake.calls(), 4, "the linked entry must not be served");
+    assert_eq!(
+        std::fs::read(&mine).unwrap(),
+        mine_bytes,
+        "the link's target changed"
+    );
+
+    // The right file, whose content names another registry.
+    let mut json = read_entry(&other);
+    json["server"] = HOST.into();
+    std::fs::write(&other, serde_json::to_vec(&json).unwrap()).unwrap();
+    let run = sb.get(OTHER_HOST);
+    assert_answer(
+        &run,
+        OTHER_HOST,
+        &FakeEcr::default_password("222222222222", 5),
+    );
+    assert_eq!(
+        fake.calls(),
+        5,
+        "an entry naming another registry must not be served"
+    );
+
+    // 111111111111's own entry is still served, untouched.
+    assert_answer(&sb.get(HOST), HOST, &token(1));
+    assert_eq!(fake.calls(), 5);
+}
+
+/// `list` prints only ECR registry hosts, never another host nor control
+/// characters, whatever an entry's content names.
+#[test]
+fn list_prints_only_ecr_registries() {
+    let (sb, _fake) = setup();
+    assert_answer(&sb.get(HOST), HOST, &token(1));
+    let good = read_entry(&only_entry(&sb));
+    let bad = [
+        "registry.example.com",
+        "111111111111.dkr.ecr.us-east-1.amazonaws.com\u{1b}[2J",
+        "222222222222.dkr.ecr.us-east-1.amazonaws.com\r\nX-Injected: 1",
+        "111111111111.dkr.ecr.us-east-1.amazonaws.com.evil.example",
+        "https://333333333333.dkr.ecr.us-east-1.amazonaws.com/v2/",
+        "444444444444.DKR.ECR.us-east-1.amazonaws.com",
+        "",
+    ];
+    for (i, server) in bad.iter().enumerate() {
+        // A file of the entry's own name (and key), as the helper would
+        // write it: only its content names something else.
+        let name = format!("{:032x}", i + 1);
+        let mut json = good.clone();
+        json["server"] = (*server).into();
+        json["key"] = name.clone().into();
+        std::fs::write(
+            sb.cache_dir().join(format!("{name}.json")),
+            serde_json::to_vec(&json).unwrap(),
+        )
+        .unwrap();
+    }
+    let run = sb.run(&["list"], "");
+    assert_eq!(run.code(), Some(0), "{}", run.stderr());
+    let listed: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&run.stdout()).expect("list prints a JSON object");
+    let hosts: Vec<&String> = listed.keys().collect();
+    assert_eq!(hosts, [&format!("https://{HOST}")], "{}", run.stdout());
+    assert!(
+        run.stdout()
+            .trim_end()
+            .bytes()
+            .all(|b| !b.is_ascii_control()),
+        "{:?}",
+        run.stdout()
+    );
+}
+
+/// A container credentials endpoint (ECS's, EKS Pod Identity's) on
+/// loopback: it answers each request with keys named after the
+/// authorization token it was sent (`AKIACONTAINER<TOKEN>`), so that two
+/// tokens are two principals.
+fn container_endpoint() -> crate::support::loopback::LoopbackServer {
+    crate::support::loopback::LoopbackServer::start("container-creds", |stream, _| {
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut token = String::new();
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':')
+                && k.eq_ignore_ascii_case("authorization")
+            {
+                token = v.trim().to_ascii_uppercase();
+            }
+        }
+        let body = serde_json::json!({
+            "AccessKeyId": format!("AKIACONTAINER{token}"),
+            "SecretAccessKey": "container-secret",
+            "Token": "container-session",
+            "Expiration": "2099-01-01T00:00:00Z",
+        })
+        .to_string();
+        let mut stream = stream;
+        let _ = write!(
+            stream,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+    })
+}
+
+/// Whatever the environment, the token served was issued to the principal
+/// the SDK's chain uses there, never to another: the environment's keys
+/// when the SDK takes them (both, not blank; `SECRET_ACCESS_KEY` is its
+/// fallback), else the chain's next link: the profile (the environment
+/// wins over `AWS_PROFILE`), the container endpoint (its token selects the
+/// principal), the home directory's `~/.aws` files. Every environment runs
+/// twice over one cache, in turn; the second round is all hits.
+#[test]
+fn a_token_is_served_only_to_the_principal_it_was_issued_to() {
+    let (mut sb, fake) = setup();
+    let env_key = "AKIAENVIRONMENTKEY01";
+    let creds = sb.var("AWS_SHARED_CREDENTIALS_FILE").unwrap();
+    std::fs::write(
+        &creds,
+        "[default]\naws_access_key_id = AKIAPROFILEDEFAULT00\naws_secret_access_key = d\n\n\
+         [alpha]\naws_access_key_id = AKIAPROFILEALPHA0000\naws_secret_access_key = a\n\n\
+         [beta]\naws_access_key_id = AKIAPROFILEBETA00000\naws_secret_access_key = b\n",
+    )
+    .unwrap();
+    let homes: Vec<PathBuf> = ["ONE", "TWO"]
+        .iter()
+        .map(|n| {
+            let home = sb.path().join(format!("home-{n}"));
+            std::fs::create_dir_all(home.join(".aws")).unwrap();
+            std::fs::write(
+                home.join(".aws/credentials"),
+                format!("[default]\naws_access_key_id = AKIAHOME{n}\naws_secret_access_key = h\n"),
+            )
+            .unwrap();
+            home
+        })
+        .collect();
+    let endpoint = container_endpoint();
+    let uri = format!("http://{}/creds", endpoint.addr());
+    let none = sb.path().join("no-credentials-file");
+    let none = none.to_str().unwrap();
+    let (h1, h2) = (homes[0].to_str().unwrap(), homes[1].to_str().unwrap());
+    sb.unset("AWS_ACCESS_KEY_ID").unset("AWS_SECRET_ACCESS_KEY");
+    let base = sb.env.clone();
+
+    let id = ("AWS_ACCESS_KEY_ID", env_key);
+    let secret = ("AWS_SECRET_ACCESS_KEY", SECRET_KEY);
+    let unset = "";
+    // (variables set, or unset when empty; the principal)
+    let table: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        (vec![id, secret], env_key),
+        (vec![id], "AKIAPROFILEDEFAULT00"),
+        (
+            vec![id, ("AWS_SECRET_ACCESS_KEY", "")],
+            "AKIAPROFILEDEFAULT00",
+        ),
+        (
+            vec![id, ("AWS_SECRET_ACCESS_KEY", "  ")],
+            "AKIAPROFILEDEFAULT00",
+        ),
+        (
+            vec![id, ("AWS_SESSION_TOKEN", "session")],
+            "AKIAPROFILEDEFAULT00",
+        ),
+        (vec![id, ("SECRET_ACCESS_KEY", SECRET_KEY)], env_key),
+        (vec![id, secret, ("AWS_PROFILE", "alpha")], env_key),
+        (vec![id, ("AWS_PROFILE", "alpha")], "AKIAPROFILEALPHA0000"),
+        (
+            vec![("AWS_ACCESS_KEY_ID", " "), secret, ("AWS_PROFILE", "beta")],
+            "AKIAPROFILEBETA00000",
+        ),
+        (
+            vec![("AWS_ACCESS_KEY_ID", " "), secret, ("AWS_PROFILE", "alpha")],
+            "AKIAPROFILEALPHA0000",
+        ),
+        (
+            vec![
+                id,
+                ("AWS_SHARED_CREDENTIALS_FILE", none),
+                ("AWS_CONTAINER_CREDENTIALS_FULL_URI", &uri),
+                ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "a"),
+            ],
+            "AKIACONTAINERA",
+        ),
+        (
+            vec![
+                id,
+                ("AWS_SHARED_CREDENTIALS_FILE", none),
+                ("AWS_CONTAINER_CREDENTIALS_FULL_URI", &uri),
+                ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "b"),
+            ],
+            "AKIACONTAINERB",
+        ),
+        (
+            vec![
+                ("HOME", h1),
+                ("AWS_CONFIG_FILE", unset),
+                ("AWS_SHARED_CREDENTIALS_FILE", unset),
+            ],
+            "AKIAHOMEONE",
+        ),
+        (
+            vec![
+                ("HOME", h2),
+                ("AWS_CONFIG_FILE", unset),
+                ("AWS_SHARED_CREDENTIALS_FILE", unset),
+            ],
+            "AKIAHOMETWO",
+        ),
+    ];
+    let mut calls_after_first_round = 0;
+    for round in 0..2 {
+        for (vars, principal) in &table {
+            sb.env = base.clone();
+            for (k, v) in vars {
+                if v.is_empty() && *k != "AWS_SECRET_ACCESS_KEY" {
+                    sb.unset(k);
+                } else {
+                    sb.set(k, v);
+                }
+            }
+            let run = sb.get(HOST);
+            let secret = run.secret();
+            let issued_to = fake
+                .call_log()
+                .into_iter()
+                .find(|c| c.passwords.contains(&secret))
+                .and_then(|c| c.access_key_id);
+            assert_eq!(
+                issued_to.as_deref(),
+                Some(*principal),
+                "round {round}, {vars:?}: served a token issued to another principal"
+            );
+        }
+        if round == 0 {
+            calls_after_first_round = fake.calls();
+        }
+    }
+    assert_eq!(
+        fake.calls(),
+        calls_after_first_round,
+        "the second round is all hits"
+    );
+}
+
+/// Each distinct cache warning is logged once per run, however often the
+/// entry is read (a miss reads it before and under the lock). Logging to
+/// stderr, as docker shows it.
+#[test]
+fn each_cache_warning_is_logged_once() {
+    let (mut sb, fake) = setup();
+    sb.unset("AWS_ECR_LOG_FILE").set("AWS_ECR_LOG", "warn");
+    assert_answer(&sb.get(HOST), HOST, &token(1));
+    let entry = only_entry(&sb);
+    let mut other = read_entry(&entry);
+    other["server"] = OTHER_HOST.into();
+    let mut other_version = read_entry(&entry);
+    other_version["version"] = 999.into();
+    // (what, the entry file's bytes)
+    let spoiled: Vec<(&str, Vec<u8>)> = vec![
+        ("corrupt", b"{not json".to_vec()),
+        (
+            "another version",
+            serde_json::to_vec(&other_version).unwrap(),
+        ),
+        (
+            "naming another registry",
+            serde_json::to_vec(&other).unwrap(),
+        ),
+        ("too large", vec![b' '; 65 * 1024]),
+    ];
+    for (n, (what, bytes)) in spoiled.iter().enumerate() {
+        std::fs::write(&entry, bytes).unwrap();
+        let run = sb.get(HOST);
+        assert_answer(&run, HOST, &token(n + 2));
+        let lines: Vec<String> = run
+            .stderr()
+            .lines()
+            .filter_map(|l| l.split_once(" WARN ").map(|(_, w)| w.to_owned()))
+            .collect();
+        assert!(!lines.is_empty(), "{what}: no warning at all");
+        let distinct: BTreeSet<&String> = lines.iter().collect();
+        assert_eq!(
+            distinct.len(),
+            lines.len(),
+            "{what}: a warning repeated:\n{}",
+            run.stderr()
+        );
+    }
+    assert_eq!(fake.calls(), 1 + spoiled.len());
+}
+
 unsafe extern "C" {
     #[link_name = "mkfifo"]
     fn libc_mkfifo(path: *const std::ffi::c_char, mode: u32) -> i32;

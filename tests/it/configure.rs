@@ -34,13 +34,19 @@ fn sandbox() -> (Sandbox, PathBuf) {
 }
 
 /// Runs `cmd` with stdin closed, killing it and failing the test when it
-/// has not ended after `DEADLINE`. A memory bound (`ulimit -v`, 2 GiB)
-/// keeps an unbounded read of `/dev/zero` from taking the machine down.
+/// has not ended after `DEADLINE`. On Unix a memory bound (`ulimit -v`,
+/// 2 GiB) keeps an unbounded read of `/dev/zero` (an older build's) from
+/// taking the machine down.
 fn bounded(cmd: Command, what: &str) -> Run {
-    let mut sh = Command::new("/bin/sh");
-    sh.args(["-c", "ulimit -v 2097152; exec \"$0\" \"$@\""])
-        .arg(cmd.get_program())
-        .args(cmd.get_args())
+    let mut sh = if cfg!(unix) {
+        let mut sh = Command::new("/bin/sh");
+        sh.args(["-c", "ulimit -v 2097152; exec \"$0\" \"$@\""])
+            .arg(cmd.get_program());
+        sh
+    } else {
+        Command::new(cmd.get_program())
+    };
+    sh.args(cmd.get_args())
         .env_clear()
         .envs(
             cmd.get_envs()

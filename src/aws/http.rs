@@ -129,3 +129,58 @@ fn too_large(max: u64) -> ConnectorError {
         None,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+
+    /// Answers every request with a body of `len` bytes, its length
+    /// stated in a header or not (as a chunked answer comes).
+    #[derive(Debug)]
+    struct Answers {
+        len: usize,
+        stated: bool,
+    }
+
+    impl HttpConnector for Answers {
+        fn call(&self, _: HttpRequest) -> HttpConnectorFuture {
+            let body = SdkBody::from(vec![b' '; self.len]);
+            let mut response = HttpResponse::new(200.try_into().unwrap(), body);
+            if self.stated {
+                response
+                    .headers_mut()
+                    .insert("content-length", self.len.to_string());
+            }
+            HttpConnectorFuture::ready(Ok(response))
+        }
+    }
+
+    fn call(len: usize, stated: bool) -> Result<usize, String> {
+        let connector = BoundedBody {
+            inner: SharedHttpConnector::new(Answers { len, stated }),
+            max: 1 << 20,
+        };
+        let request = HttpRequest::get("http://127.0.0.1/").unwrap();
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let response = connector
+                    .call(request)
+                    .await
+                    .map_err(|e| crate::error_chain(&e))?;
+                Ok(response.body().bytes().map_or(0, <[u8]>::len))
+            })
+    }
+
+    #[test]
+    fn a_body_is_read_whole_up_to_the_bound_and_refused_past_it() {
+        assert_eq!(call(1 << 20, false), Ok(1 << 20));
+        assert_eq!(call(3, true), Ok(3));
+        for stated in [false, true] {
+            let err = call((1 << 20) + 1, stated).unwrap_err();
+            assert!(err.contains("larger than 1 MiB"), "{err}");
+        }
+    }
+}

@@ -184,6 +184,69 @@ mod tests {
     }
 
     #[test]
+    fn a_rules_profile_must_exist_and_its_line_is_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("c.toml");
+        std::fs::write(
+            &p,
+            "[[registry]]\naccount = \"111111111111\"\nprofile = \"known\"\n\n\
+             [[registry]]\naccount = \"222222222222\"\nprofile = \"typo\"\n\n\
+             [[registry]]\naccount = \"333333333333\"\nrole_arn = \"arn:aws:iam::333333333333:role/r\"\nsource_profile = \"gone\"\n",
+        )
+        .unwrap();
+        let routes = RulesFile::new(Some(p.clone()), true)
+            .with_profile_check(Box::new(|name| Ok(name == "known")));
+        let host = |a: &str| reg(&format!("{a}.dkr.ecr.us-east-1.amazonaws.com"));
+        assert_eq!(
+            routes.route(&host("111111111111")).unwrap(),
+            CredentialSource::Profile("known".into())
+        );
+        for (account, want) in [
+            ("222222222222", "c.toml:5: profile \"typo\" does not exist"),
+            (
+                "333333333333",
+                "c.toml:9: source_profile \"gone\" does not exist",
+            ),
+        ] {
+            match routes.route(&host(account)) {
+                Err(GetError::Config(m)) => assert!(m.contains(want), "{m}"),
+                other => panic!("{account}: {other:?}"),
+            }
+        }
+        // Unmatched registries use the chain; nothing to check.
+        assert_eq!(
+            routes.route(&host("444444444444")).unwrap(),
+            CredentialSource::Chain
+        );
+        let unreadable = RulesFile::new(Some(p), true).with_profile_check(Box::new(|_| {
+            Err("AWS_CONFIG_FILE /x: not a regular file".into())
+        }));
+        match unreadable.route(&host("111111111111")) {
+            Err(GetError::Config(m)) => {
+                assert!(
+                    m.contains("c.toml:1: cannot check profile \"known\": AWS_CONFIG_FILE /x"),
+                    "{m}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_or_a_device_is_refused_without_blocking() {
+        let tmp = tempfile::tempdir().unwrap();
+        let fifo = tmp.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid C string; mkfifo only creates the node.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        for path in [fifo.as_path(), Path::new("/dev/zero")] {
+            let err = load(path, true).unwrap_err().to_string();
+            assert!(err.contains("not a regular file"), "{err}");
+        }
+    }
+
+    #[test]
     fn routes_load_lazily_and_a_broken_file_fails_every_registry() {
         let tmp = tempfile::tempdir().unwrap();
         let p = tmp.path().join("c.toml");

@@ -13,7 +13,9 @@
 //! most of this suite is `cfg(unix)`. Files of another user are made by
 //! chown to uid 65534, which needs root (`Need::Root`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+#[cfg(unix)]
+use std::path::PathBuf;
 
 use crate::support::fake_ecr::FakeEcr;
 use crate::support::{Run, Sandbox};
@@ -87,6 +89,7 @@ fn assert_uncached(sb: &Sandbox, fake: &FakeEcr) -> Run {
 }
 
 /// Two gets: one call, then a hit.
+#[cfg(unix)]
 fn assert_cached(sb: &Sandbox, fake: &FakeEcr) -> Run {
     let first = sb.get(HOST);
     assert_token(&first, 1);
@@ -114,6 +117,7 @@ fn mkdir_mode(path: &Path, mode: u32) -> PathBuf {
     path.to_owned()
 }
 
+#[cfg(unix)]
 const NOBODY: u32 = 65534;
 
 /// The user's own cache directory that others can write is tightened to

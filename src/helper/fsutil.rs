@@ -687,6 +687,62 @@ mod tests {
     }
 
     #[test]
+    fn a_private_directory_must_be_rooted_and_a_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        for rel in ["c", "./c", "../c", "~/c"] {
+            let e = check_private_dir(Path::new(rel)).unwrap_err();
+            assert!(e.to_string().contains("not an absolute path"), "{rel}: {e}");
+        }
+        let dir = tmp.path().join("c");
+        assert_eq!(check_private_dir(&dir).unwrap(), DirCheck::Missing);
+        assert_eq!(
+            check_private_dir(&dir.join("d")).unwrap(),
+            DirCheck::Missing
+        );
+        create_private_dir(&dir).unwrap();
+        assert_eq!(check_private_dir(&dir).unwrap(), DirCheck::Trusted);
+        let file = tmp.path().join("f");
+        fs::write(&file, b"").unwrap();
+        assert!(check_private_dir(&file).is_err());
+        // Windows answers "path not found" below a file: missing.
+        #[cfg(unix)]
+        assert!(check_private_dir(&file.join("below")).is_err());
+    }
+
+    /// The user's own links are followed, by hand, `..` after a link
+    /// included; a loop is refused. (Another user's link: root's black-box
+    /// test, `shared_machine::a_link_another_user_made_is_not_followed`.)
+    #[cfg(unix)]
+    #[test]
+    fn own_links_are_followed_and_a_loop_refused() {
+        use std::os::unix::fs::{PermissionsExt, symlink};
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().join("real");
+        fs::create_dir_all(real.join("cache")).unwrap();
+        fs::create_dir(tmp.path().join("other")).unwrap();
+        fs::set_permissions(real.join("cache"), fs::Permissions::from_mode(0o700)).unwrap();
+        symlink(&real, tmp.path().join("abs")).unwrap();
+        symlink("real", tmp.path().join("rel")).unwrap();
+        symlink("real/cache", tmp.path().join("deep")).unwrap();
+        for via in ["abs/cache", "rel/cache", "deep", "rel/../real/cache"] {
+            assert_eq!(
+                check_private_dir(&tmp.path().join(via)).unwrap(),
+                DirCheck::Trusted,
+                "{via}"
+            );
+        }
+        // `..` after a link leaves the link's target, not the link.
+        symlink("real/cache", tmp.path().join("real/up")).unwrap();
+        assert_eq!(
+            check_private_dir(&tmp.path().join("real/up/../other")).unwrap(),
+            DirCheck::Missing
+        );
+        symlink("loop", tmp.path().join("loop")).unwrap();
+        let e = check_private_dir(&tmp.path().join("loop/cache")).unwrap_err();
+        assert!(e.to_string().contains("links on the way"), "{e}");
+    }
+
+    #[test]
     #[cfg_attr(
         windows,
         ignore = "needs a symlink: Windows makes one only in Developer Mode or for an administrator, and wine 8 makes none (its CreateSymbolicLinkW is a stub); run with --ignored where links can be made"

@@ -12,6 +12,33 @@ use super::{AwsTokenSource, SESSION_NAME};
 use crate::helper::token::TokenError;
 use crate::registry::CredentialSource;
 
+/// Files the chain's providers read by path, named in the environment:
+/// the web identity token and EKS Pod Identity's authorization token.
+const TOKEN_FILE_VARS: [&str; 2] = [
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+];
+/// A token file holds one JWT or header value: a few KB.
+const MAX_TOKEN_FILE: u64 = 1 << 20;
+
+/// The SDK reads these files itself, with no bound: each must be a regular
+/// file of bounded size first, so that a FIFO or a device is refused, not
+/// waited on. A missing one is the provider's to report, as before.
+fn check_token_files() -> Result<(), TokenError> {
+    for var in TOKEN_FILE_VARS {
+        let Some(path) = crate::config::var(var) else {
+            continue;
+        };
+        match crate::helper::fsutil::read_bounded(std::path::Path::new(&path), MAX_TOKEN_FILE) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(TokenError::Setup(format!("{var} {path}: {e}")));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 impl AwsTokenSource {
     /// The credentials provider for a source. Nothing is resolved here: the
     /// SDK asks the provider when it signs.
@@ -38,6 +65,7 @@ impl AwsTokenSource {
                     if let Some(name) = crate::config::var("AWS_PROFILE") {
                         self.require_profile(&name, "AWS_PROFILE").await?;
                     }
+                    check_token_files()?;
                     let (pc, imds) = provider_config()?;
                     let files = self.shared_config()?.profile_files();
                     // The SDK's default chain, link for link, because its

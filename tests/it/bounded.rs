@@ -188,8 +188,9 @@ fn said(sb: &Sandbox, done: &Done) -> String {
 }
 
 /// A FIFO (no writer: opening it for reading blocks) or `/dev/zero` (no
-/// end) named by any variable the helper reads a file from is refused at
-/// once, naming the variable or the file; nothing is fetched.
+/// end) named by any variable the helper, or the SDK for it, reads a file
+/// from is refused at once, naming the variable or the file; nothing is
+/// fetched.
 #[test]
 fn a_fifo_or_a_device_as_any_named_file_is_refused_promptly() {
     let vars = [
@@ -232,6 +233,49 @@ fn a_fifo_or_a_device_as_any_named_file_is_refused_promptly() {
             }
             if fake.calls() != 0 {
                 failures.push(format!("{what}: {} call(s) made", fake.calls()));
+            }
+        }
+    }
+    // The token files the credential chain's providers read: without
+    // static keys, with what makes each provider look at its file.
+    for (var, also) in [
+        (
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+            ("AWS_ROLE_ARN", "arn:aws:iam::111111111111:role/web"),
+        ),
+        (
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+            (
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                "http://127.0.0.1:9/credentials",
+            ),
+        ),
+    ] {
+        for kind in ["fifo", "/dev/zero"] {
+            let fake = FakeEcr::start();
+            let mut sb = Sandbox::new();
+            fake.attach(&mut sb);
+            let path = match kind {
+                "fifo" => fifo(sb.path(), "token"),
+                dev => dev.to_owned(),
+            };
+            sb.set("AWS_ECR_TIMEOUT", "2")
+                .set(var, &path)
+                .set(also.0, also.1);
+            let done = get(&sb);
+            let what = format!("{var}={kind}");
+            if done.killed {
+                failures.push(format!("{what}: hung (killed after {DEADLINE:?})"));
+                continue;
+            }
+            let text = said(&sb, &done);
+            if (done.code, done.stdout.trim_end()) != (Some(1), NOT_FOUND)
+                || !text.contains(&format!("{var} {path}: not a regular file"))
+            {
+                failures.push(format!(
+                    "{what}: exit {:?}, stdout {:?}, not refused by name: {text}",
+                    done.code, done.stdout
+                ));
             }
         }
     }

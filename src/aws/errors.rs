@@ -58,9 +58,37 @@ where
         SdkError::TimeoutError(_) => api(None, ApiFailure::other("timed out")),
         // Connection and credential failures: their causes, by Display only
         // (the SDK's Debug output carries response bodies).
-        _ if from_credentials(err) => TokenError::Credentials(error_chain(err)),
+        // A profile's role (role_arn in ~/.aws/config) that STS refused:
+        // STS's words, not the provider's wrapping of them.
+        _ if from_credentials(err) => match sts_refusal(err) {
+            Some(failure) => TokenError::Credentials(format!("sts:AssumeRole failed: {failure}")),
+            None => TokenError::Credentials(error_chain(err)),
+        },
         _ => api(None, ApiFailure::other(error_chain(err))),
     }
+}
+
+type StsError = SdkError<aws_sdk_sts::operation::assume_role::AssumeRoleError, HttpResponse>;
+
+/// STS's answer to an `AssumeRole` among the causes, as "HTTP 403 Code:
+/// message" (or the failure's own causes, when no answer came).
+fn sts_refusal(err: &(dyn Error + 'static)) -> Option<String> {
+    let mut cause = err.source();
+    while let Some(e) = cause {
+        if let Some(sts) = e.downcast_ref::<StsError>() {
+            return match describe_ref("AssumeRole", sts) {
+                TokenError::Api {
+                    status, failure, ..
+                } => Some(format!(
+                    "{}{failure}",
+                    status.map(|s| format!("HTTP {s} ")).unwrap_or_default()
+                )),
+                other => Some(error_chain(&other)),
+            };
+        }
+        cause = e.source();
+    }
+    None
 }
 
 /// A role that could not be assumed, as STS said it: the role, the code
@@ -68,7 +96,6 @@ where
 /// answer). The call that would have been signed is not named: it never
 /// left.
 pub(super) fn assume_role_failure(role_arn: &str, err: &CredentialsError) -> TokenError {
-    type StsError = SdkError<aws_sdk_sts::operation::assume_role::AssumeRoleError, HttpResponse>;
     let mut cause: Option<&(dyn Error + 'static)> = Some(err);
     while let Some(e) = cause {
         if let Some(sts) = e.downcast_ref::<StsError>() {

@@ -601,3 +601,49 @@ fn a_refused_assume_role_names_sts_in_plain_words() {
     }
     assert_eq!(fake.calls(), 0);
 }
+
+/// A role of the AWS config file (`role_arn` with `source_profile`, picked
+/// by `AWS_PROFILE`) that STS refuses: STS's refusal in its own words too,
+/// not the SDK's `Debug` text of it.
+#[test]
+fn a_refused_profile_role_names_sts_in_plain_words() {
+    let fake = FakeEcr::start();
+    let sts = sts_refusing();
+    let mut sb = Sandbox::new();
+    fake.attach(&mut sb);
+    sb.set("AWS_ECR_TIMEOUT", "2")
+        .set("AWS_ENDPOINT_URL_STS", &format!("http://{}", sts.addr()))
+        .set("AWS_PROFILE", "ci");
+    std::fs::write(
+        sb.path().join("aws-config"),
+        "[profile ci]\nrole_arn = arn:aws:iam::111111111111:role/ecr-pull\nsource_profile = base\nregion = us-east-1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        sb.path().join("aws-credentials"),
+        format!("[base]\naws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET_KEY}\n"),
+    )
+    .unwrap();
+    let done = get(&sb);
+    done.assert_not_found("profile role refused");
+    let text = said(&sb, &done);
+    let failure = text
+        .lines()
+        .find(|l| l.contains("ERROR"))
+        .unwrap_or_else(|| panic!("no error logged: {text}"));
+    assert!(
+        failure.contains("sts:AssumeRole failed: HTTP 403 AccessDenied: User: arn:aws:iam::999999999999:user/ci is not authorized"),
+        "{failure}"
+    );
+    for dump in [
+        "Error {",
+        "ServiceError {",
+        "SdkBody",
+        "ErrorMetadata",
+        "raw:",
+    ] {
+        assert!(!failure.contains(dump), "{dump:?} in: {failure}");
+    }
+    assert!(!text.contains(SECRET_KEY));
+    assert_eq!(fake.calls(), 0);
+}

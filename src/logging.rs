@@ -88,7 +88,7 @@ fn is_stdout(file: &File) -> io::Result<bool> {
     }
     let same = log.dev() == out.st_dev as u64 && log.ino() == out.st_ino as u64;
     // /dev/null as both corrupts nothing: what is written there is gone.
-    let null = std::fs::metadata("/dev/null")
-        .is_ok_and(|n| n.dev() == log.dev() && n.ino() == log.ino());
+    let null =
+        std::fs::metadata("/dev/null").is_ok_and(|n| n.dev() == log.dev() && n.ino() == log.ino());
     Ok(same && !null)
 }

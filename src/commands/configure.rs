@@ -995,12 +995,15 @@ mod tests {
             )),
             Path::new("/h/.config/containers/auth.json")
         );
+        // "/x" has no drive, so it is relative on Windows.
+        let (xdg, xdg_vars): (&str, &'static [_]) = if cfg!(windows) {
+            (r"C:\x", &[("XDG_CONFIG_HOME", r"C:\x"), ("HOME", "/h")])
+        } else {
+            ("/x", &[("XDG_CONFIG_HOME", "/x"), ("HOME", "/h")])
+        };
         assert_eq!(
-            p(containers_auth_path(
-                None,
-                &vars(&[("XDG_CONFIG_HOME", "/x"), ("HOME", "/h")])
-            )),
-            Path::new("/x/containers/auth.json")
+            p(containers_auth_path(None, &vars(xdg_vars))),
+            Path::new(xdg).join("containers").join("auth.json")
         );
         assert_eq!(
             p(containers_auth_path(

@@ -704,8 +704,9 @@ done
 say "== where podman and skopeo look without being told (observations)"
 declare -A LOOKUP
 NOAUTH='unauthorized|authentication required|401'
-mkdir -p "$T/xdg-auth/containers" && chmod 0700 "$T/xdg-auth"
+mkdir -p "$T/xdg-auth/containers" "$T/xdg-config/containers" && chmod 0700 "$T/xdg-auth"
 cp "$CA_JSON" "$T/xdg-auth/containers/auth.json"
+cp "$CA_JSON" "$T/xdg-config/containers/auth.json"
 for kind in "${KINDS[@]}"; do
     use_kind "$kind"
     client moto skopeo "inspect ${A%%.*}, DOCKER_CONFIG only$K" "observe:$NOAUTH" DOCKER_CONFIG="$T/docker" -- \
@@ -713,12 +714,17 @@ for kind in "${KINDS[@]}"; do
     LOOKUP[skopeo/DOCKER_CONFIG/$KIND]=$OBSERVED
     podman_pull moto "pull ${A%%.*}, DOCKER_CONFIG only$K" "observe:$NOAUTH" "$A/$REPO" DOCKER_CONFIG="$T/docker"
     LOOKUP[podman/DOCKER_CONFIG/$KIND]=$OBSERVED
-    client moto skopeo "inspect ${A%%.*}, \$XDG_RUNTIME_DIR/containers/auth.json (configure's default)$K" "observe:$NOAUTH" \
+    client moto skopeo "inspect ${A%%.*}, \$XDG_RUNTIME_DIR/containers/auth.json$K" "observe:$NOAUTH" \
         XDG_RUNTIME_DIR="$T/xdg-auth" -- skopeo inspect "docker://$A/$REPO"
     LOOKUP[skopeo/XDG_RUNTIME_DIR/$KIND]=$OBSERVED
-    podman_pull moto "pull ${A%%.*}, \$XDG_RUNTIME_DIR/containers/auth.json (configure's default)$K" "observe:$NOAUTH" \
+    podman_pull moto "pull ${A%%.*}, \$XDG_RUNTIME_DIR/containers/auth.json$K" "observe:$NOAUTH" \
         "$A/$REPO" XDG_RUNTIME_DIR="$T/xdg-auth"
     LOOKUP[podman/XDG_RUNTIME_DIR/$KIND]=$OBSERVED
+    # configure --containers writes here by default: both must find it.
+    client moto skopeo "inspect ${A%%.*}, \$XDG_CONFIG_HOME/containers/auth.json (configure's default)$K" "ok:$DIGEST_RE" \
+        XDG_CONFIG_HOME="$T/xdg-config" -- skopeo inspect "docker://$A/$REPO"
+    podman_pull moto "pull ${A%%.*}, \$XDG_CONFIG_HOME/containers/auth.json (configure's default)$K" "ok:digest=sha256:$MDIG" \
+        "$A/$REPO" XDG_CONFIG_HOME="$T/xdg-config"
 done
 
 # ===========================================================================
@@ -893,6 +899,7 @@ done
     printf '  %-52s %-7s %-7s\n' "\$HOME/.docker/config.json" yes yes
     printf '  %-52s %-7s %-7s\n' "DOCKER_CONFIG=dir (no ~/.docker)" "$(per_kind LOOKUP skopeo/DOCKER_CONFIG)" "$(per_kind LOOKUP podman/DOCKER_CONFIG)"
     printf '  %-52s %-7s %-7s\n' "\$XDG_RUNTIME_DIR/containers/auth.json" "$(per_kind LOOKUP skopeo/XDG_RUNTIME_DIR)" "$(per_kind LOOKUP podman/XDG_RUNTIME_DIR)"
+    printf '  %-52s %-7s %-7s\n' "\$XDG_CONFIG_HOME/containers/auth.json" yes yes
     printf '\nThe docker CLI: %s (%s)\n' "$DOCKER" "$DOCKER_VERSION"
     printf '  OCI manifests: read in %s cases, refused ("no such manifest", after the credentials were accepted) in %s\n' \
         "${OCI_READ[yes]:-0}" "${OCI_READ[no]:-0}"

@@ -4,7 +4,7 @@
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 
@@ -12,8 +12,8 @@ mod splice;
 
 use crate::config::{HOME_VARS, home_dir};
 use crate::helper::fsutil::{
-    Durability, atomic_write, create_private_dir, link_error, open_no_follow, read_bounded,
-    refuse_non_file, remove_stale_temps, unix_mode,
+    Durability, LockError, atomic_write, create_private_dir, link_error, lock_file, open_no_follow,
+    read_bounded, refuse_non_file, remove_stale_temps, unix_mode,
 };
 use crate::registry::{self, Registry};
 
@@ -528,36 +528,10 @@ fn lock(target: &Path) -> Result<FileLock, ConfigureError> {
     let mut name = target.file_name().unwrap_or_default().to_owned();
     name.push(".lock");
     let path = target.with_file_name(name);
-    let lock_err = |source| ConfigureError::Lock {
-        path: path.clone(),
-        source,
-    };
-    let file = open_no_follow(0o600)
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(link_error)
-        .and_then(|f| refuse_non_file(&f.metadata()?).map(|()| f))
-        .map_err(lock_err)?;
-    let start = Instant::now();
-    let mut pause = Duration::from_millis(2);
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(FileLock { _file: file }),
-            Err(fs::TryLockError::WouldBlock) if start.elapsed() < LOCK_WAIT => {
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(25));
-            }
-            Err(fs::TryLockError::WouldBlock) => {
-                return Err(ConfigureError::LockTimeout {
-                    path,
-                    wait: LOCK_WAIT,
-                });
-            }
-            Err(fs::TryLockError::Error(source)) => return Err(lock_err(source)),
-        }
+    match lock_file(&path, LOCK_WAIT, |_| Ok(())) {
+        Ok(file) => Ok(FileLock { _file: file }),
+        Err(LockError::Timeout(wait)) => Err(ConfigureError::LockTimeout { path, wait }),
+        Err(LockError::Open(source)) => Err(ConfigureError::Lock { path, source }),
     }
 }
 

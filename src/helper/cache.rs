@@ -7,14 +7,16 @@ use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+#[cfg(unix)]
+use crate::helper::fsutil::check_owner;
 use crate::helper::fsutil::{
-    DirCheck, Durability, atomic_write, check_private_dir, create_private_dir, link_error,
-    open_no_follow, refuse_non_file, remove_stale_temps,
+    DirCheck, Durability, LockError, atomic_write, check_private_dir, create_private_dir,
+    link_error, lock_file, open_no_follow, refuse_non_file, remove_stale_temps,
 };
 use crate::registry::{self, Registry};
 use crate::secret::Secret;
@@ -340,42 +342,16 @@ impl Cache {
     pub fn lock(&self, key: &str, wait: Duration) -> Result<LockGuard, CacheError> {
         self.ensure_dir()?;
         let path = self.dir.join(format!("{key}.lock"));
-        let file = open_no_follow(0o600)
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(link_error)
-            .and_then(|f| {
-                let meta = f.metadata()?;
-                refuse_non_file(&meta)?;
-                // Another user's lock is not waited for: its holder may
-                // never let go.
-                #[cfg(unix)]
-                check_owner(&meta)?;
-                Ok(f)
-            })
-            .map_err(|source| CacheError::Lock {
-                path: path.clone(),
-                source,
-            })?;
-        let start = Instant::now();
-        let mut pause = Duration::from_millis(2);
-        loop {
-            match file.try_lock() {
-                Ok(()) => {
-                    return Ok(LockGuard { _file: file });
-                }
-                Err(fs::TryLockError::WouldBlock) if start.elapsed() < wait => {
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(Duration::from_millis(25));
-                }
-                Err(fs::TryLockError::WouldBlock) => return Err(CacheError::LockTimeout(wait)),
-                Err(fs::TryLockError::Error(source)) => {
-                    return Err(CacheError::Lock { path, source });
-                }
-            }
+        // Another user's lock is not waited for: its holder may never let go.
+        let check = |_meta: &fs::Metadata| {
+            #[cfg(unix)]
+            check_owner(_meta)?;
+            Ok(())
+        };
+        match lock_file(&path, wait, check) {
+            Ok(file) => Ok(LockGuard { _file: file }),
+            Err(LockError::Timeout(wait)) => Err(CacheError::LockTimeout(wait)),
+            Err(LockError::Open(source)) => Err(CacheError::Lock { path, source }),
         }
     }
 
@@ -437,24 +413,6 @@ impl Cache {
         Read::take(&mut file, MAX_ENTRY_BYTES).read_to_end(&mut bytes)?;
         Ok(bytes)
     }
-}
-
-/// Unix: an entry or lock must be this user's. Windows has no equivalent
-/// checked here: the default cache lives in the user's own
-/// `%LOCALAPPDATA%`, which only the user, SYSTEM and the administrators can
-/// open (docs/reliability.md).
-#[cfg(unix)]
-fn check_owner(meta: &fs::Metadata) -> io::Result<()> {
-    use std::os::unix::fs::MetadataExt;
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let euid = unsafe { libc::geteuid() };
-    if meta.uid() != euid {
-        return Err(io::Error::other(format!(
-            "owned by uid {}, not by this user (uid {euid}); refusing it",
-            meta.uid()
-        )));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

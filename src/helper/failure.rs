@@ -174,17 +174,7 @@ fn read_own_file(path: &Path) -> io::Result<Vec<u8>> {
     let meta = file.metadata()?;
     refuse_non_file(&meta)?;
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        let euid = unsafe { libc::geteuid() };
-        if meta.uid() != euid {
-            return Err(io::Error::other(format!(
-                "owned by uid {}, not by this user (uid {euid})",
-                meta.uid()
-            )));
-        }
-    }
+    crate::helper::fsutil::check_owner(&meta)?;
     let mut bytes = Vec::new();
     file.take(MAX_RECORD_BYTES + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > MAX_RECORD_BYTES {

@@ -263,6 +263,75 @@ fn too_large(max: u64) -> io::Error {
     )
 }
 
+/// Unix: an entry or lock must be this user's. Windows has no equivalent
+/// checked here: the default cache lives in the user's own
+/// `%LOCALAPPDATA%`, which only the user, SYSTEM and the administrators can
+/// open (docs/reliability.md).
+#[cfg(unix)]
+pub fn check_owner(meta: &fs::Metadata) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    if meta.uid() != euid {
+        return Err(io::Error::other(format!(
+            "owned by uid {}, not by this user (uid {euid}); refusing it",
+            meta.uid()
+        )));
+    }
+    Ok(())
+}
+
+/// Why [`lock_file`] holds no lock.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// The lock file could not be opened, or was refused (a link, not a
+    /// regular file, or what `check` refused).
+    #[error("{0}")]
+    Open(io::Error),
+    /// Another holder kept it for the whole wait.
+    #[error("still held by another process after {0:?}")]
+    Timeout(std::time::Duration),
+}
+
+/// Takes the exclusive lock of the file at `path` (created 0600 where
+/// missing, never through a link, a regular file only, and then whatever
+/// `check` asks of its metadata), waiting at most `wait`: a stuck holder
+/// must never hang the caller. The lock lasts as long as the file handle.
+pub fn lock_file(
+    path: &Path,
+    wait: std::time::Duration,
+    check: impl Fn(&fs::Metadata) -> io::Result<()>,
+) -> Result<fs::File, LockError> {
+    use std::time::{Duration, Instant};
+    let file = open_no_follow(0o600)
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(link_error)
+        .and_then(|f| {
+            let meta = f.metadata()?;
+            refuse_non_file(&meta)?;
+            check(&meta)?;
+            Ok(f)
+        })
+        .map_err(LockError::Open)?;
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(fs::TryLockError::WouldBlock) if start.elapsed() < wait => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(25));
+            }
+            Err(fs::TryLockError::WouldBlock) => return Err(LockError::Timeout(wait)),
+            Err(fs::TryLockError::Error(e)) => return Err(LockError::Open(e)),
+        }
+    }
+}
+
 /// An error for a file that [`open_no_follow`] opened but that is not a
 /// regular file: a link (on Windows, a symlink or junction) or anything
 /// else.

@@ -702,6 +702,7 @@ fn non_ecr_hosts_are_not_found_without_calls_or_cache() {
 /// after a cold get, every such file becomes a FIFO, which blocks whoever
 /// opens it. A hit that read one would hang; it must answer at once.
 #[test]
+#[cfg(unix)] // FIFOs: Windows has none in the file system
 fn a_hit_reads_no_aws_configuration_credentials_or_certificates() {
     let (mut sb, fake) = setup();
     let paths: Vec<String> = ["aws-config", "aws-credentials", "ca.pem", "roots.pem"]
@@ -1091,6 +1092,7 @@ fn each_cache_warning_is_logged_once() {
     assert_eq!(fake.calls(), 1 + spoiled.len());
 }
 
+#[cfg(unix)]
 unsafe extern "C" {
     #[link_name = "mkfifo"]
     fn libc_mkfifo(path: *const std::ffi::c_char, mode: u32) -> i32;

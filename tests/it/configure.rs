@@ -12,7 +12,9 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{self, Need, Run, Sandbox};
+#[cfg(unix)]
+use crate::support::Need;
+use crate::support::{self, Run, Sandbox};
 
 const A: &str = "111111111111.dkr.ecr.us-east-1.amazonaws.com";
 const B: &str = "222222222222.dkr.ecr.eu-west-1.amazonaws.com";
@@ -252,6 +254,7 @@ fn symlinks_are_written_through_even_dangling_ones() {
 /// mount point fails with EBUSY, so the file is written in place, with a
 /// note on stderr; the bind mount's source holds the edit, its other bytes
 /// kept.
+#[cfg(unix)] // Need::Root: Windows has no root
 #[test]
 #[cfg_attr(
     not(target_os = "linux"),

@@ -59,6 +59,10 @@ fn push_image(moto: &Moto) {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "needs moto: the Windows tests run under wine, which cannot start the Linux moto_server"
+)]
 fn a_pullable_image_passes_every_step() {
     if !support::require(Need::Moto) {
         return;
@@ -89,6 +93,10 @@ fn a_pullable_image_passes_every_step() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "needs moto: the Windows tests run under wine, which cannot start the Linux moto_server"
+)]
 fn each_broken_link_has_its_exit_code() {
     if !support::require(Need::Moto) {
         return;
@@ -152,6 +160,10 @@ fn each_broken_link_has_its_exit_code() {
 /// repository; a name docker refuses is refused; docker must find the
 /// helper on PATH.
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "needs moto: the Windows tests run under wine, which cannot start the Linux moto_server"
+)]
 fn doctor_tells_the_truth() {
     if !support::require(Need::Moto) {
         return;

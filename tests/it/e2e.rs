@@ -11,6 +11,9 @@
 //! alone with `cargo test --test it e2e:: -- --nocapture` to see the whole
 //! report.
 
+// Unix only: the suite runs in Linux namespaces (`Need::E2e` is `cfg(unix)`).
+#![cfg(unix)]
+
 use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;

@@ -23,8 +23,10 @@ use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+#[cfg(unix)]
+use crate::support::Need;
 use crate::support::fake_ecr::{FakeEcr, Fault, HUGE_BYTES};
-use crate::support::{self, NOT_FOUND, Need, Run, Sandbox};
+use crate::support::{self, NOT_FOUND, Run, Sandbox};
 
 const HOST: &str = "111111111111.dkr.ecr.us-east-1.amazonaws.com";
 const ACCOUNT: &str = "111111111111";
@@ -187,6 +189,7 @@ impl T {
     /// The helper inside a private mount namespace: `script` runs as
     /// `sh -c script BINARY args…` (so `"$0"` is the binary, `"$1"`… the
     /// args), with the sandbox's environment.
+    #[cfg(unix)]
     fn in_mount_ns(&self, script: &str, args: &[&Path]) -> Command {
         let mut cmd = Command::new("unshare");
         cmd.args(["--mount", "sh", "-c", script])
@@ -587,6 +590,7 @@ fn a_server_that_never_answers_is_retried_then_given_up() {
 /// it and the helper answers not-found within its bound: it must not wait
 /// for the stuck thread on its way out. The name server is a UDP socket of
 /// this test on a loopback address, named in a private /etc/resolv.conf.
+#[cfg(unix)] // Need::Root: Windows has no root
 #[test]
 #[cfg_attr(
     not(target_os = "linux"),
@@ -810,6 +814,7 @@ fn every_api_failure_falls_back_to_a_valid_cached_token() {
 /// modes): a fresh entry is still served; a stale one is refreshed and the
 /// new token served, the old entry left as it was; with no entry the token
 /// is fetched and served, uncached.
+#[cfg(unix)] // Need::Root: Windows has no root
 #[test]
 #[cfg_attr(
     not(target_os = "linux"),
@@ -883,6 +888,7 @@ fn a_missing_cache_directory_is_created_private() {
 
 /// The cache on a full file system (a 4 KiB tmpfs, filled): the token is
 /// served, and no temporary file is left behind.
+#[cfg(unix)] // Need::Root: Windows has no root
 #[test]
 #[cfg_attr(
     not(target_os = "linux"),

@@ -152,6 +152,10 @@ fn go_durations_parse() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "needs moto: the Windows tests run under wine, which cannot start the Linux moto_server"
+)]
 fn moto_token_for_every_api_version() {
     if !support::require(Need::Moto) {
         return;
@@ -346,6 +350,10 @@ fn form_encoded(s: &str) -> String {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "needs moto: the Windows tests run under wine, which cannot start the Linux moto_server"
+)]
 fn service_account_token_assumes_the_annotated_role_and_shares_its_cache() {
     if !support::require(Need::Moto) {
         return;
@@ -438,6 +446,10 @@ fn service_account_token_assumes_the_annotated_role_and_shares_its_cache() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "needs moto: the Windows tests run under wine, which cannot start the Linux moto_server"
+)]
 fn service_account_role_from_the_environment() {
     if !support::require(Need::Moto) {
         return;

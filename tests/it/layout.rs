@@ -415,11 +415,14 @@ fn sources() -> Vec<(String, String)> {
     let files: Vec<(String, String)> = paths
         .into_iter()
         .map(|p| {
+            // With `/` on every OS: the rules name files as `src/aws/…`.
             let rel = p
                 .strip_prefix(&root)
                 .unwrap()
-                .to_string_lossy()
-                .into_owned();
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
             let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{rel}: {e}"));
             (rel, text)
         })

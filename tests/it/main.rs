@@ -19,6 +19,10 @@
 //! with the same reason instead, never a skip: `scripts/test.sh` (and so CI)
 //! sets it, so there every test runs. See `support::need`.
 //!
+//! On Windows (`scripts/cross.sh --test-windows` runs this binary under
+//! wine): `Need::Root` and `Need::E2e` do not exist, so the tests that
+//! need them are `cfg(unix)`; moto's are ignored with the reason.
+//!
 //! - `cache`: the token cache. `faults`: a broken API, a hostile machine,
 //!   and the secrets sweep. `load`: 64 processes at once.
 //! - `moto`, `doctor`, `policy`, `kubelet`, `registries`: the SDK path

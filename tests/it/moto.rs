@@ -86,6 +86,10 @@ fn assert_no_leak(sb: &Sandbox, runs: &[&Run], secrets: &[&str]) {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "needs moto: the Windows tests run under wine, which cannot start the Linux moto_server"
+)]
 fn get_returns_moto_token_for_the_registry_id_in_the_host() {
     if !support::require(Need::Moto) {
         return;
@@ -114,6 +118,10 @@ fn get_returns_moto_token_for_the_registry_id_in_the_host() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "needs moto: the Windows tests run under wine, which cannot start the Linux moto_server"
+)]
 fn server_url_forms_are_echoed_trimmed() {
     if !support::require(Need::Moto) {
         return;
@@ -160,6 +168,10 @@ fn server_url_forms_are_echoed_trimmed() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "needs moto: the Windows tests run under wine, which cannot start the Linux moto_server"
+)]
 fn other_region_and_account_come_from_the_host() {
     if !support::require(Need::Moto) {
         return;
@@ -184,6 +196,10 @@ fn other_region_and_account_come_from_the_host() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "needs moto: the Windows tests run under wine, which cannot start the Linux moto_server"
+)]
 fn signatures_are_checked_when_moto_checks_them() {
     if !support::require(Need::Moto) {
         return;
@@ -227,6 +243,10 @@ fn signatures_are_checked_when_moto_checks_them() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "needs moto: the Windows tests run under wine, which cannot start the Linux moto_server"
+)]
 fn expired_tokens_are_returned_but_never_served_from_cache() {
     if !support::require(Need::Moto) {
         return;
@@ -253,6 +273,10 @@ fn expired_tokens_are_returned_but_never_served_from_cache() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "needs moto: the Windows tests run under wine, which cannot start the Linux moto_server"
+)]
 fn list_is_a_json_object() {
     if !support::require(Need::Moto) {
         return;
@@ -290,6 +314,10 @@ fn list_is_a_json_object() {
 /// The harness's own footing: moto's auth switch really rejects requests it
 /// cannot verify, and `create_ecr_user` still works once checking is on.
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "needs moto: the Windows tests run under wine, which cannot start the Linux moto_server"
+)]
 fn harness_moto_auth_switch() {
     if !support::require(Need::Moto) {
         return;

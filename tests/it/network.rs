@@ -12,17 +12,23 @@
 use std::path::{Path, PathBuf};
 
 use crate::support::fake_ecr::{ECR_TARGET, FakeEcr};
-use crate::support::proxy::{Proxy, ProxyRequest};
+use crate::support::proxy::Proxy;
+#[cfg(unix)]
+use crate::support::proxy::ProxyRequest;
 use crate::support::tls::{DEFAULT_NAMES, TestCa, TlsForwarder};
-use crate::support::{self, NOT_FOUND, Need, Run, Sandbox};
+#[cfg(unix)]
+use crate::support::{self, Need};
+use crate::support::{NOT_FOUND, Run, Sandbox};
 
 const HOST: &str = "111111111111.dkr.ecr.us-east-1.amazonaws.com";
 const ACCOUNT: &str = "111111111111";
 const KEY_ID: &str = "AKIAFAKECALLER333333";
 const SECRET_KEY: &str = "fake-secret-access-key-for-network-tests";
 /// A real AWS API host name: it reaches our server only through the proxy.
+#[cfg(unix)]
 const AWS_API_NAME: &str = "api.ecr.us-east-1.amazonaws.com";
 /// Never resolves in DNS: reaches the fake only through the proxy.
+#[cfg(unix)]
 const INVALID_NAME: &str = "fake-ecr.invalid";
 
 /// A sandbox with static credentials, a fake ECR API, a test CA (written to
@@ -271,6 +277,7 @@ fn bad_ca_bundle_is_refused_without_panic() {
 
 // --- proxies ----------------------------------------------------------------
 
+#[cfg(unix)] // Need::Root: Windows has no root
 #[test]
 #[cfg_attr(
     not(target_os = "linux"),
@@ -350,6 +357,7 @@ fn lowercase_proxy_variables_are_honoured() {
     assert_eq!(proxy.requests(), vec![], "the proxy was used");
 }
 
+#[cfg(unix)] // Need::Root: Windows has no root
 #[test]
 #[cfg_attr(
     not(target_os = "linux"),

@@ -105,6 +105,10 @@ fn bad_arguments_are_refused_with_the_reason() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "needs moto: the Windows tests run under wine, which cannot start the Linux moto_server"
+)]
 fn apply_merges_by_sid_and_keeps_foreign_statements() {
     if !support::require(Need::Moto) {
         return;
@@ -193,6 +197,10 @@ fn apply_merges_by_sid_and_keeps_foreign_statements() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "needs moto: the Windows tests run under wine, which cannot start the Linux moto_server"
+)]
 fn apply_to_a_missing_repository_fails_cleanly() {
     if !support::require(Need::Moto) {
         return;
@@ -336,6 +344,10 @@ fn actions(policy: &Value, sid: &str) -> Vec<String> {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "needs moto: the Windows tests run under wine, which cannot start the Linux moto_server"
+)]
 fn two_consumer_accounts_applied_in_turn_keep_both() {
     if !support::require(Need::Moto) {
         return;
@@ -362,6 +374,10 @@ fn two_consumer_accounts_applied_in_turn_keep_both() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "needs moto: the Windows tests run under wine, which cannot start the Linux moto_server"
+)]
 fn organizations_and_accounts_applied_in_turn_keep_every_one() {
     if !support::require(Need::Moto) {
         return;
@@ -395,6 +411,10 @@ fn organizations_and_accounts_applied_in_turn_keep_every_one() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "needs moto: the Windows tests run under wine, which cannot start the Linux moto_server"
+)]
 fn pull_after_push_keeps_the_push_actions() {
     if !support::require(Need::Moto) {
         return;
@@ -457,6 +477,10 @@ fn pull_after_push_keeps_the_push_actions() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "needs moto: the Windows tests run under wine, which cannot start the Linux moto_server"
+)]
 fn a_statement_under_our_sid_that_is_not_ours_is_left_untouched() {
     if !support::require(Need::Moto) {
         return;
@@ -540,6 +564,10 @@ fn a_statement_under_our_sid_that_is_not_ours_is_left_untouched() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "needs moto: the Windows tests run under wine, which cannot start the Linux moto_server"
+)]
 fn revoke_takes_out_only_what_is_named_and_says_what_first() {
     if !support::require(Need::Moto) {
         return;
@@ -634,6 +662,10 @@ fn revoke_takes_out_only_what_is_named_and_says_what_first() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "needs moto: the Windows tests run under wine, which cannot start the Linux moto_server"
+)]
 fn duplicates_are_dropped_and_the_registrys_own_account_gets_a_note() {
     if !support::require(Need::Moto) {
         return;

@@ -56,6 +56,10 @@ fn a_profile_per_registry() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "needs moto: the Windows tests run under wine, which cannot start the Linux moto_server"
+)]
 fn an_assumed_role_per_registry_is_cached_as_its_token() {
     if !support::require(Need::Moto) {
         return;
@@ -117,6 +121,10 @@ fn an_assumed_role_per_registry_is_cached_as_its_token() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "needs moto: the Windows tests run under wine, which cannot start the Linux moto_server"
+)]
 fn the_same_registry_as_a_role_and_as_the_caller_never_share_a_token() {
     if !support::require(Need::Moto) {
         return;

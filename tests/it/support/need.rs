@@ -17,6 +17,12 @@
 //!
 //! With `ECR_LOGIN_TEST_ALL=1` (as `scripts/test.sh`, and so CI, sets it), a
 //! need not met is a failure instead: `require` panics with the same reason.
+//!
+//! A need that cannot exist on a platform is not there to ask for: Windows
+//! has no root and no Linux namespaces, so `Need::Root` and `Need::E2e` are
+//! `cfg(unix)`, and so is every test that needs them. Moto's tests are
+//! ignored on Windows with the reason (see `support::moto`): the Windows
+//! test run is under wine, where the Linux `moto_server` cannot start.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -32,12 +38,15 @@ pub const TEST_ALL: &str = "ECR_LOGIN_TEST_ALL";
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Need {
     /// Root: mount namespaces (`unshare --mount`), bind mounts, ports below
-    /// 1024, files chowned to another user.
+    /// 1024, files chowned to another user. Unix only: Windows has no root.
+    #[cfg(unix)]
     Root,
     /// A `moto_server` (see `support::moto`).
     Moto,
     /// The end-to-end suite (`tests/e2e/run.sh`): root, moto, and the real
     /// clients and registry (skopeo, podman, docker, docker-registry).
+    /// Unix only: it runs in Linux namespaces.
+    #[cfg(unix)]
     E2e,
 }
 
@@ -107,20 +116,27 @@ fn test_name() -> String {
 
 fn missing(need: Need) -> Vec<Missing> {
     let mut missing = Vec::new();
+    #[cfg(unix)]
     if matches!(need, Need::Root | Need::E2e) && !is_root() {
         missing.push(Missing {
             what: "root".into(),
             how: ROOT_HOW,
         });
     }
-    if matches!(need, Need::Moto | Need::E2e)
-        && let Some(what) = moto_missing()
-    {
+    let moto = match need {
+        Need::Moto => true,
+        #[cfg(unix)]
+        Need::E2e => true,
+        #[cfg(unix)]
+        Need::Root => false,
+    };
+    if moto && let Some(what) = moto_missing() {
         missing.push(Missing {
             what,
             how: MOTO_HOW,
         });
     }
+    #[cfg(unix)]
     if need == Need::E2e {
         for tool in ["skopeo", "podman", "docker-registry"] {
             if on_path(tool).is_none() {
@@ -140,19 +156,11 @@ fn missing(need: Need) -> Vec<Missing> {
     missing
 }
 
-/// Root on Unix. Windows has no root: what the tests that need it do
-/// (namespaces, bind mounts, chown) does not exist there, and those tests
-/// say so in their own `cfg`s.
+/// Root (Unix only: `Need::Root` does not exist on Windows).
+#[cfg(unix)]
 fn is_root() -> bool {
-    #[cfg(unix)]
-    {
-        // SAFETY: geteuid has no preconditions.
-        unsafe { libc::geteuid() == 0 }
-    }
-    #[cfg(not(unix))]
-    {
-        false
-    }
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
 }
 
 /// What is wrong with moto, if anything: none where `support::moto`
@@ -272,6 +280,7 @@ fn with_test_all_a_missing_need_is_a_failure() {
 }
 
 #[test]
+#[cfg(unix)] // /bin/true and /bin/false are Unix's
 fn a_moto_server_that_does_not_run_is_missing() {
     assert_eq!(runs(Path::new("/bin/true")), Ok(()));
     let failed = runs(Path::new("/bin/false")).unwrap_err();

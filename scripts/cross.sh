@@ -6,7 +6,7 @@
 #   x86_64-pc-windows-gnu, aarch64-apple-darwin, x86_64-apple-darwin,
 #   aarch64-unknown-linux-gnu, x86_64-unknown-linux-musl
 #
-# Usage: scripts/cross.sh [--test-windows] [TARGET...]   (default: all five)
+# Usage: scripts/cross.sh [--test-windows] [--test-arm64] [TARGET...]   (default: all five)
 #
 # --test-windows also runs the unit tests (`cargo test --lib`) built for
 # x86_64-pc-windows-gnu under wine 8 (apt: wine64, wine), through cargo's
@@ -16,6 +16,11 @@
 # bcryptprimitives.dll, whose ProcessPrng Rust's std (1.78 and later)
 # imports: the script builds a stand-in with mingw (ProcessPrng over
 # advapi32's RtlGenRandom) into the prefix.
+#
+# --test-arm64 runs the unit tests built for aarch64-unknown-linux-gnu
+# under qemu-aarch64 (apt: qemu-user), with arm64 glibc from
+# libc6-dev-arm64-cross (-L /usr/aarch64-linux-gnu), through cargo's runner
+# setting for the target.
 #
 # No rustup target is needed: Debian's rustc-web (1.96) builds std from its
 # own sources (rust-web-src) with cargo's -Zbuild-std, which fetches std's
@@ -48,6 +53,11 @@ if [ "${1:-}" = --test-windows ]; then
     TEST_WINDOWS=1
     shift
 fi
+TEST_ARM64=0
+if [ "${1:-}" = --test-arm64 ]; then
+    TEST_ARM64=1
+    shift
+fi
 if [ $# -gt 0 ]; then
     TARGETS=("$@")
 else
@@ -71,6 +81,7 @@ for t in "${TARGETS[@]}"; do
     wanted+=($(packages_for "$t"))
 done
 [ "$TEST_WINDOWS" = 0 ] || wanted+=(gcc-mingw-w64-x86-64 wine64 wine)
+[ "$TEST_ARM64" = 0 ] || wanted+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
 missing=()
 for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
@@ -153,6 +164,22 @@ for t in "${TARGETS[@]}"; do
 done
 [ ${#failed[@]} -eq 0 ] || die "cargo check failed for: ${failed[*]}"
 echo "scripts/cross.sh: ${TARGETS[*]}: no errors, no warnings" >&2
+
+# --- the unit tests for Linux arm64, under qemu-user ----------------------------
+# (The black-box suites run against the arm64 release binary in
+# scripts/release.sh --test.)
+if [ "$TEST_ARM64" = 1 ]; then
+    echo "scripts/cross.sh: cargo test --lib --target aarch64-unknown-linux-gnu, under qemu-aarch64" >&2
+    start=$SECONDS
+    CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc \
+        CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
+        CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu" \
+        nice -n 10 "$CARGO" test --locked --lib --quiet \
+        -Zbuild-std=std,panic_abort --target aarch64-unknown-linux-gnu \
+        --target-dir target/cross/aarch64-unknown-linux-gnu \
+        || die "the unit tests failed under qemu-aarch64 after $((SECONDS - start)) s"
+    echo "scripts/cross.sh: the unit tests pass under qemu-aarch64 ($((SECONDS - start)) s)" >&2
+fi
 
 # --- the unit tests for Windows, under wine ------------------------------------
 [ "$TEST_WINDOWS" = 1 ] || exit 0

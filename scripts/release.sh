@@ -63,7 +63,7 @@ if [ $# -gt 0 ]; then
 else
     TARGETS=("${ALL_TARGETS[@]}")
 fi
-[ "$(uname -m)" = x86_64 ] && [ "$(uname -s)" = Linux ] \
+[ "$(uname -s) $(uname -m)" = "Linux x86_64" ] \
     || die "this script runs on Linux x86_64 (macOS: see RELEASING.md)"
 
 VERSION="$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)"
@@ -302,6 +302,7 @@ for t in "${TARGETS[@]}"; do
     base="$NAME-$VERSION-$t"
     dir="$stage/$base"
     mkdir -p "$dir"
+    chmod 0755 "$dir"
     bin="$(binary_of "$t")"
     install -m 0755 "$bin" "$dir/$(basename "$bin")"
     install -m 0644 LICENSE README.md "$dir/"
@@ -333,6 +334,12 @@ EOF
 done
 # SHA256SUMS over every archive in DIR, so that one run per target (or the
 # macOS ones, added on a Mac: RELEASING.md) adds up to one list.
-(cd "$OUT" && sha256sum -- $(ls -1 "$NAME-$VERSION"-*.tar.gz "$NAME-$VERSION"-*.zip 2>/dev/null | sort) >SHA256SUMS \
-    && sha256sum --quiet -c SHA256SUMS) || die "SHA256SUMS does not check"
+(
+    cd "$OUT"
+    shopt -s nullglob
+    listed=("$NAME-$VERSION"-*.tar.gz "$NAME-$VERSION"-*.zip)
+    # shellcheck disable=SC2207 # archive names have no spaces
+    listed=($(printf '%s\n' "${listed[@]}" | LC_ALL=C sort))
+    sha256sum -- "${listed[@]}" >SHA256SUMS && sha256sum --quiet -c SHA256SUMS
+) || die "SHA256SUMS does not check"
 say "$OUT/SHA256SUMS: ${#archives[@]} archives written, $(wc -l <"$OUT/SHA256SUMS") listed, sha256sum -c passes"

@@ -66,9 +66,9 @@ cargo test --locked --no-fail-fast
 # The other platforms the Go helper ships for (Windows, macOS arm64 and
 # x86_64, Linux arm64, musl): cargo check --all-targets, no warnings, with
 # Debian's rustc-web building std (it apt-installs what is missing), and the
-# unit tests for Windows under wine. About 14 minutes cold on 2 cores,
-# seconds warm; target/cross/<target>.
-scripts/cross.sh --test-windows
+# unit tests for Windows under wine and for Linux arm64 under qemu-aarch64.
+# About 17 minutes cold on 2 cores, seconds warm; target/cross/<target>.
+scripts/cross.sh --test-windows --test-arm64
 
 # --- the release build, once, and the packages made from it ---------------------
 cargo build --release --locked
@@ -76,6 +76,12 @@ cargo build --release --locked
 readelf -h target/release/docker-credential-ecr-login | grep -q 'Type:.*DYN' \
     || die "target/release/docker-credential-ecr-login is not a PIE (readelf -h: Type is not DYN)"
 scripts/package.sh --install-deps --binary target/release/docker-credential-ecr-login test
+# The release binaries of the other targets that link here (Linux arm64,
+# static musl, Windows), each built once: the black-box suites run against
+# the musl one and, under qemu-aarch64, the arm64 one; then the archives of
+# all four and SHA256SUMS, in target/dist. Three cold release builds with
+# std (about 24 minutes of CPU) and 3 minutes of suites; see README.
+scripts/release.sh --test
 
 # --- the benchmark, quick: every step must work; no time is asserted ------------
 # It measures ours against the Go helper (Debian's amazon-ecr-credential-helper,

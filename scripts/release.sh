@@ -169,6 +169,15 @@ int _dl_find_object(void *pc, struct dl_find_object *result) {
     struct search s = { (uintptr_t)pc, result };
     return dl_iterate_phdr(visit, &s) ? 0 : -1;
 }
+
+/* libgcc_eh calls these through weak references, which do not pull them
+   out of a static libc.a: unlinked, the first backtrace or unwind calls
+   address 0. Strong references here link musl's. */
+#include <pthread.h>
+void *const ecr_login_unwinder_needs[] = {
+    (void *)pthread_once, (void *)pthread_mutex_lock, (void *)pthread_mutex_unlock,
+    (void *)pthread_key_create, (void *)pthread_getspecific, (void *)pthread_setspecific,
+};
 EOF
     if ! cmp -s "$dir/dl_find_object.c.new" "$dir/dl_find_object.c" || [ ! -f "$dir/libunwind.a" ]; then
         mv "$dir/dl_find_object.c.new" "$dir/dl_find_object.c"

@@ -261,11 +261,12 @@ for t in "${TARGETS[@]}"; do
 done
 
 # --- tests against the release binaries -----------------------------------------
-# The black-box suites of the protocol, the cache and the bounds, built for
+# The black-box suites of the protocol, the cache, the bounds, configure,
+# policy and the kubelet (moto's too: moto runs on the host), built for
 # the host by the caller's toolchain (the same build as scripts/test.sh's
 # `cargo test`), each run against a release binary: tests/it's harness runs
 # ECR_LOGIN_TEST_BINARY instead of its own build.
-SUITES=(cache:: faults:: cli:: shared_machine:: throttling:: bounded::)
+SUITES=(cache:: faults:: cli:: shared_machine:: throttling:: bounded:: configure:: kubelet:: policy:: registries::)
 
 black_box() { # black_box TARGET COMMAND [TEST REASON]...: the suites against COMMAND
     local t="$1" command="$2" skip=() start=$SECONDS
@@ -290,9 +291,12 @@ if [ "$TEST" = 1 ]; then
                 "$bin" --version >/dev/null || die "$bin --version failed"
                 black_box "$t" "$bin" ;;
             aarch64-unknown-linux-gnu)
-                # qemu-user, through a wrapper, since the harness runs one file.
+                # qemu-user, through a wrapper, since the harness runs one file;
+                # -0 passes the name it was called by (the kubelet's
+                # ecr-credential-provider link) on as the binary's argv[0].
                 wrapper="target/cross/$t/qemu-$NAME"
-                printf '#!/bin/sh\n# scripts/release.sh: the arm64 release binary, under qemu-user.\nexec /usr/bin/qemu-aarch64 -L /usr/aarch64-linux-gnu %s "$@"\n' \
+                # shellcheck disable=SC2016 # "$0" and "$@" are the wrapper's.
+                printf '#!/bin/sh\n# scripts/release.sh: the arm64 release binary, under qemu-user.\nexec /usr/bin/qemu-aarch64 -L /usr/aarch64-linux-gnu -0 "$0" %s "$@"\n' \
                     "$(pwd)/$bin" >"$wrapper"
                 chmod 0755 "$wrapper"
                 "$wrapper" --version >/dev/null || die "$bin --version failed under qemu-aarch64"

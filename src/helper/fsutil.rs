@@ -239,6 +239,10 @@ pub fn read_bounded(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     let file = options.open(path)?;
     let meta = file.metadata()?;
     if !meta.is_file() {
+        // `AWS_CONFIG_FILE=/dev/null` is the usual way to say "none".
+        if is_dev_null(&meta) {
+            return Ok(Vec::new());
+        }
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "not a regular file",
@@ -254,6 +258,20 @@ pub fn read_bounded(path: &Path, max: u64) -> io::Result<Vec<u8>> {
         return Err(too_large(max));
     }
     Ok(bytes)
+}
+
+/// Whether `meta` is the null device's: empty to read, whatever its name.
+fn is_dev_null(meta: &fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        fs::metadata("/dev/null").is_ok_and(|n| n.dev() == meta.dev() && n.ino() == meta.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        false
+    }
 }
 
 fn too_large(max: u64) -> io::Error {
@@ -645,6 +663,8 @@ mod tests {
             assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
             assert!(read_bounded(&fifo, 5).is_err());
             assert!(read_bounded(Path::new("/dev/zero"), 5).is_err());
+            // The null device is an empty file, as the SDK reads it.
+            assert_eq!(read_bounded(Path::new("/dev/null"), 5).unwrap(), b"");
         }
     }
 

@@ -294,7 +294,8 @@ if [ "$TEST" = 1 ]; then
                 # qemu-user, through a wrapper, since the harness runs one file;
                 # -0 passes the name it was called by (the kubelet's
                 # ecr-credential-provider link) on as the binary's argv[0].
-                wrapper="target/cross/$t/qemu-$NAME"
+                wrapper="target/cross/$t/qemu/$NAME" # the binary's own name, for clap's usage
+                mkdir -p "$(dirname "$wrapper")"
                 # shellcheck disable=SC2016 # "$0" and "$@" are the wrapper's.
                 printf '#!/bin/sh\n# scripts/release.sh: the arm64 release binary, under qemu-user.\nexec /usr/bin/qemu-aarch64 -L /usr/aarch64-linux-gnu -0 "$0" %s "$@"\n' \
                     "$(pwd)/$bin" >"$wrapper"

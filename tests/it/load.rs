@@ -138,7 +138,7 @@ fn sixty_four_processes_over_eight_registries_and_two_profiles() {
                 for (pid, since) in running.lock().unwrap().iter() {
                     if since.elapsed() > DEADLINE {
                         overdue.store(true, Ordering::SeqCst);
-                        kill(*pid);
+                        support::kill_pid(*pid);
                     }
                 }
                 thread::sleep(Duration::from_millis(200));
@@ -316,20 +316,6 @@ fn sixty_four_processes_over_eight_registries_and_two_profiles() {
         calls.len(),
         per_key.len(),
     );
-}
-
-/// Kills a child of this test by its pid: SIGKILL on Unix, `taskkill /F`
-/// (TerminateProcess) on Windows.
-fn kill(pid: u32) {
-    #[cfg(unix)]
-    // SAFETY: signalling a child of this test.
-    unsafe {
-        libc::kill(pid as i32, libc::SIGKILL);
-    }
-    #[cfg(not(unix))]
-    let _ = std::process::Command::new("taskkill")
-        .args(["/F", "/PID", &pid.to_string()])
-        .output();
 }
 
 /// A file's Unix mode (Windows files have an access control list).

@@ -73,7 +73,7 @@ fn storm(sb: &Sandbox, n: usize) -> Vec<Answer> {
             while !done.load(Ordering::SeqCst) {
                 if start.elapsed() > DEADLINE {
                     for &pid in pids.lock().unwrap().iter() {
-                        kill(pid);
+                        crate::support::kill_pid(pid);
                     }
                     break;
                 }
@@ -241,18 +241,4 @@ fn concurrent_refreshes_against_a_throttling_api_serve_the_cached_token_and_shar
         "{refresh_calls} calls to refresh one entry for {N} concurrent gets"
     );
     assert_nothing_leaked(&sb);
-}
-
-/// Kills a child of this test by its pid.
-fn kill(pid: u32) {
-    #[cfg(unix)]
-    // SAFETY: signalling a child of this test (a reaped pid at worst
-    // names nothing: the test has not spawned since).
-    unsafe {
-        libc::kill(pid as i32, libc::SIGKILL);
-    }
-    #[cfg(not(unix))]
-    let _ = std::process::Command::new("taskkill")
-        .args(["/F", "/PID", &pid.to_string()])
-        .output();
 }

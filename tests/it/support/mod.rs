@@ -249,3 +249,18 @@ impl Run {
         );
     }
 }
+
+/// Kills a child of this test by its pid: SIGKILL on Unix, `taskkill /F`
+/// (TerminateProcess) on Windows.
+pub fn kill_pid(pid: u32) {
+    #[cfg(unix)]
+    // SAFETY: signalling a child of this test (a reaped pid at worst names
+    // nothing: the caller has not spawned since).
+    unsafe {
+        libc::kill(pid as i32, libc::SIGKILL);
+    }
+    #[cfg(not(unix))]
+    let _ = std::process::Command::new("taskkill")
+        .args(["/F", "/PID", &pid.to_string()])
+        .output();
+}

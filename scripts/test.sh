@@ -14,6 +14,25 @@ die() {
     exit 1
 }
 
+# Each step's wall time, printed as it ends and again in a summary at exit
+# (README's Development section quotes a clean-clone run of it).
+STEPS=()
+START=$SECONDS
+step() { # step NAME COMMAND...: runs COMMAND, timing it
+    local name="$1" t0=$SECONDS rc=0
+    shift
+    "$@" || rc=$?
+    STEPS+=("$(printf '%5d s  %s%s' $((SECONDS - t0)) "$name" "$([ $rc -eq 0 ] || echo " (failed: exit $rc)")")")
+    echo "scripts/test.sh: $name: $((SECONDS - t0)) s" >&2
+    return $rc
+}
+summary() {
+    local rc=$?
+    echo "scripts/test.sh: step times (exit $rc, $((SECONDS - START)) s in all):" >&2
+    [ ${#STEPS[@]} -eq 0 ] || printf '  %s\n' "${STEPS[@]}" >&2
+}
+trap summary EXIT
+
 need() { # need COMMAND WHAT-TO-INSTALL
     command -v "$1" >/dev/null 2>&1 || die "'$1' not found: install $2"
 }
@@ -37,7 +56,7 @@ fi
 # namespace, so it needs root; under this script (ECR_LOGIN_TEST_ALL=1) a
 # missing tool is a failure, never a skip.
 [ "$(id -u)" = 0 ] || die "the end-to-end suite needs root (network namespaces, bind mounts)"
-bash tests/e2e/install-deps.sh
+step "system tools (apt)" bash tests/e2e/install-deps.sh
 
 # --- moto (PyPI moto[server], pinned) ----------------------------------------
 if ! "$VENV/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null \
@@ -60,28 +79,28 @@ export AWS_EC2_METADATA_DISABLED=true
 export ECR_LOGIN_TEST_ALL=1
 
 # --- checks and tests ------------------------------------------------------------
-cargo fmt --check
-cargo clippy --all-targets --locked -- -D warnings
-cargo test --locked --no-fail-fast
+step "cargo fmt" cargo fmt --check
+step "cargo clippy" cargo clippy --all-targets --locked -- -D warnings
+step "cargo test (unit, tests/it with e2e)" cargo test --locked --no-fail-fast
 # The other platforms the Go helper ships for (Windows, macOS arm64 and
 # x86_64, Linux arm64, musl): cargo check --all-targets, no warnings, with
 # Debian's rustc-web building std (it apt-installs what is missing), and the
 # unit tests for Windows under wine and for Linux arm64 under qemu-aarch64.
 # About 17 minutes cold on 2 cores, seconds warm; target/cross/<target>.
-scripts/cross.sh --test-windows --test-arm64
+step "scripts/cross.sh (5 checks, Windows and arm64 tests)" scripts/cross.sh --test-windows --test-arm64
 
 # --- the release build, once, and the packages made from it ---------------------
-cargo build --release --locked
+step "release build" cargo build --release --locked
 # A position-independent executable, as distributions' hardening asks.
 readelf -h target/release/docker-credential-ecr-login | grep -q 'Type:.*DYN' \
     || die "target/release/docker-credential-ecr-login is not a PIE (readelf -h: Type is not DYN)"
-scripts/package.sh --install-deps --binary target/release/docker-credential-ecr-login test
+step "package test" scripts/package.sh --install-deps --binary target/release/docker-credential-ecr-login test
 # The release binaries of the other targets that link here (Linux arm64,
 # static musl, Windows), each built once: the black-box suites run against
 # the musl one and, under qemu-aarch64, the arm64 one; then the archives of
 # all four and SHA256SUMS, in target/dist. Three cold release builds with
 # std (about 24 minutes of CPU) and 3 minutes of suites; see README.
-scripts/release.sh --test
+step "scripts/release.sh --test" scripts/release.sh --test
 
 # --- the benchmark, quick: every step must work; no time is asserted ------------
 # It measures ours against the Go helper (Debian's amazon-ecr-credential-helper,
@@ -93,7 +112,7 @@ for pkg in amazon-ecr-credential-helper:/usr/bin/docker-credential-ecr-login gcc
             || die "apt-get install ${pkg%%:*} failed"
     }
 done
-benches/run.sh --quick --bin target/release/docker-credential-ecr-login
+step "quick benchmark" benches/run.sh --quick --bin target/release/docker-credential-ecr-login
 
 # --- dependency audit ---------------------------------------------------------
 # Licenses, bans and sources; then known vulnerabilities: the whole dependency
@@ -109,7 +128,7 @@ fi
 # Offline, cargo-deny reads every platform's crates (windows-sys too), which
 # a build on this one never downloads: fetch them first.
 cargo fetch --locked
-cargo deny --offline check licenses bans sources
+step "cargo deny (licenses, bans, sources)" cargo deny --offline check licenses bans sources
 
 ADVISORY_DB="${ADVISORY_DB:-$(pwd)/../shared/advisory-db}"
 [ -d "$ADVISORY_DB/crates" ] \
@@ -133,5 +152,5 @@ touch -d "$SNAPSHOT_DATE" "$ADVISORY_DB_DIR/.git/FETCH_HEAD"
 # deny.toml with db-path pointing there (the same settings otherwise).
 sed "/^\[advisories\]\$/a db-path = \"$ADVISORY_DBS\"" deny.toml > "$ADVISORY_DBS/deny.toml"
 grep -q '^db-path = ' "$ADVISORY_DBS/deny.toml" || die "no [advisories] table in deny.toml"
-cargo deny --offline --config "$ADVISORY_DBS/deny.toml" check advisories \
+step "cargo deny advisories" cargo deny --offline --config "$ADVISORY_DBS/deny.toml" check advisories \
     || die "cargo deny check advisories failed (above; database: $ADVISORY_DB, $SNAPSHOT_DATE): update the crate, or add the advisory to deny.toml's ignore list with the reason. If cargo-deny could not open $ADVISORY_DB_DIR, it names its database directory differently: run it with -L debug to see where it looks"

@@ -828,6 +828,37 @@ done
 check helper "warm: the fake ECR saw no call after the cold round (still $cold_calls)" test "$(api_count)" -eq "$cold_calls"
 
 # ===========================================================================
+# Registry aliases: tests/e2e/alias.sh, when present, adds its cases here,
+# sourced into this shell (so its processes die with the namespace too). What
+# it can use, all set up above:
+#   hosts, addresses  $T/etc/hosts is bind-mounted on /etc/hosts: append
+#                     "IP NAME"; add the IP with `ip addr add IP/32 dev lo`
+#                     (TEST-NET-1 192.0.2.x, not 127.x: see A_IP above).
+#                     A B C I (hosts), A_IP.., A_PW.. (registry passwords).
+#   the test CA       $P/ca.crt, $P/ca.key (sign a certificate for a new host
+#                     as the loop above does: $P/<host>.crt and .key);
+#                     /etc/docker/certs.d/<host>/ca.crt and
+#                     /etc/containers/certs.d/<host>/ca.crt are private and
+#                     writable; the system bundle already trusts the CA.
+#   registries        start_registry NAME HOST IP USER PASSWORD [DATA-OF]
+#                     (DATA-OF=a serves registry A's images), wait_for WHAT LOG CMD...,
+#                     logs in $LOGS/registry-NAME.log; use_kind KIND, KINDS,
+#                     REPO, MDIG, CDIG, DIGEST_RE: the pushed image.
+#   configs           DC=$T/docker/config.json (DOCKER_CONFIG=$T/docker),
+#                     CA_JSON (containers auth.json), $T/aws (AWS_CONFIG_FILE
+#                     dir), BASE_ENV (the clean environment of every client).
+#   the helper        on PATH in BASE_ENV behind the counting wrapper:
+#                     helper_gets PHASE CLIENT [HOST-RE] counts its gets,
+#                     helper_api_calls PHASE CLIENT its GetAuthorizationToken
+#                     calls; the AWS_ECR_* config of a case goes in VAR=VALUE.
+#   the API           API_MODE (set it: moto | fake | none; it is "fake"
+#                     here), api_count, api_sync, N_API[PHASE/CLIENT].
+#   running cases     client PHASE CLIENT NAME EXPECT [VAR=VALUE...] -- CMD...,
+#                     podman_pull, check GROUP NAME CMD..., record; group
+#                     "alias" for tests/it/e2e.rs.
+if [ -f "$HERE/alias.sh" ]; then . "$HERE/alias.sh"; fi
+
+# ===========================================================================
 say "== files: no partial config or cache file"
 
 check files "no *.tmp in the cache dirs or config dirs" \

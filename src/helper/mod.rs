@@ -14,8 +14,8 @@ use crate::error_chain;
 use crate::helper::cache::{Cache, Entry, FORMAT_VERSION, Freshness, effective_expiry, entry_key};
 use crate::helper::failure::FailureRecord;
 use crate::helper::token::{AuthToken, TokenError, TokenSource, USERNAME};
-use crate::registry::CredentialSource;
-use crate::registry::{self, ParseError, Registry};
+use crate::registry::rules::Alias;
+use crate::registry::{self, CredentialSource, ParseError, Registry};
 use crate::secret::Secret;
 
 /// What `get` hands back to the protocol.
@@ -51,6 +51,21 @@ pub trait RouteTable {
     }
 
     fn route(&self, registry: &Registry) -> Result<CredentialSource, GetError>;
+
+    /// The alias a host that is no ECR host stands for, if the rules name
+    /// one. Asked only for such hosts: an ECR host's hit reads no rules.
+    fn alias(&self, _host: &str) -> Result<Option<Alias>, GetError> {
+        Ok(None)
+    }
+
+    /// The credentials for an alias: its rule's own, else its registry's
+    /// route, as if the registry's host had been asked for.
+    fn alias_route(&self, alias: &Alias) -> Result<CredentialSource, GetError> {
+        match &alias.credentials {
+            Some(c) => Ok(c.clone()),
+            None => self.route(&alias.registry),
+        }
+    }
 }
 
 /// A function is a table that never changes.
@@ -113,16 +128,17 @@ impl Helper<'_> {
         server_url: &str,
         credentials: Option<CredentialSource>,
     ) -> Result<Served, GetError> {
-        let registry = registry::parse(server_url)?;
+        let (registry, alias) = self.resolve(server_url)?;
         let served = |password: Secret<String>, fetched_at: i64, expires_at: i64| Served {
             registry: registry.clone(),
             password,
             expires_at: effective_expiry(fetched_at, expires_at),
         };
         // Routed only when a fetch is due: a hit reads no rules.
-        let fetch_with = |given: Option<CredentialSource>| match given {
-            Some(c) => Ok(c),
-            None => self.routes.route(&registry),
+        let fetch_with = |given: Option<CredentialSource>| match (given, &alias) {
+            (Some(c), _) => Ok(c),
+            (None, Some(a)) => self.routes.alias_route(a),
+            (None, None) => self.routes.route(&registry),
         };
         // A refused directory (another user's, say) is not used at all.
         let Some(cache) = self.cache.as_ref().filter(|c| c.usable()) else {
@@ -132,7 +148,11 @@ impl Helper<'_> {
                 .fetch(&registry, &credentials)
                 .map(|t| served(t.password, now, t.expires_at));
         };
-        let key = self.entry_key(&registry, credentials.as_ref());
+        // An alias's own credentials are another principal: keyed by their
+        // identity, as given ones are. Without them it is the registry's
+        // entry, one token for both names.
+        let own = alias.as_ref().and_then(|a| a.credentials.as_ref());
+        let key = self.entry_key(&registry, credentials.as_ref().or(own));
         let cached = cache.load(&key, &registry);
         if let Some(e) = cached
             .as_ref()
@@ -217,6 +237,22 @@ impl Helper<'_> {
                     None => Err(err),
                 }
             }
+        }
+    }
+
+    /// The registry a server URL names: an ECR host, or an alias the rules
+    /// name for one (a non-ECR host that is none stays `NotEcr`).
+    fn resolve(&self, server_url: &str) -> Result<(Registry, Option<Alias>), GetError> {
+        match registry::parse(server_url) {
+            Ok(r) => Ok((r, None)),
+            Err(ParseError::NotEcr(host)) => match self.routes.alias(&host)? {
+                Some(a) => {
+                    tracing::debug!(alias = %host, registry = %a.registry, line = a.line, "an alias");
+                    Ok((a.registry.clone(), Some(a)))
+                }
+                None => Err(ParseError::NotEcr(host).into()),
+            },
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -320,7 +356,7 @@ mod tests {
     }
 
     // Tests in one binary run in parallel threads; each owns a clock slot.
-    static CLOCKS: [AtomicI64; 16] = [const { AtomicI64::new(0) }; 16];
+    static CLOCKS: [AtomicI64; 17] = [const { AtomicI64::new(0) }; 17];
     macro_rules! clock {
         ($i:expr) => {{
             fn now() -> i64 {
@@ -753,6 +789,73 @@ mod tests {
             fake.credentials.borrow()[1],
             CredentialSource::Profile("v2".into())
         );
+    }
+
+    /// Two aliases of HOST's registry: one with no credentials of its own,
+    /// one with a profile.
+    struct Aliases;
+
+    impl RouteTable for Aliases {
+        fn route(&self, _: &Registry) -> Result<CredentialSource, GetError> {
+            Ok(CredentialSource::Chain)
+        }
+        fn alias(&self, host: &str) -> Result<Option<Alias>, GetError> {
+            let credentials = match host {
+                "images.corp.example" => None,
+                "mirror.corp.example" => Some(CredentialSource::Profile("p".into())),
+                _ => return Ok(None),
+            };
+            Ok(Some(Alias {
+                line: 1,
+                host: host.into(),
+                registry: registry::parse(HOST).unwrap(),
+                credentials,
+            }))
+        }
+    }
+
+    /// An alias is served its registry's token under the name asked for,
+    /// from the registry's own entry; one with its own credentials has its
+    /// own entry.
+    #[test]
+    fn an_alias_shares_its_registrys_entry_unless_it_has_credentials() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (now, set) = clock!(16);
+        set(1000);
+        let fake = Fake::new(vec![
+            token("reg", 1000 + 12 * H),
+            token("own", 1000 + 12 * H),
+        ]);
+        let h = Helper {
+            routes: &Aliases,
+            ..helper(Some(tmp.path()), &fake, now)
+        };
+        let c = h.get("https://images.corp.example/v2/\n").unwrap();
+        assert_eq!(
+            (c.server_url.as_str(), c.secret.expose().as_str()),
+            ("https://images.corp.example/v2/", "reg")
+        );
+        assert_eq!(fake.seen.borrow()[0].host(), HOST);
+        assert_eq!(h.get(HOST).unwrap().secret.expose(), "reg");
+        assert_eq!(fake.calls.get(), 1);
+        assert_eq!(h.get("mirror.corp.example").unwrap().secret.expose(), "own");
+        assert_eq!(
+            fake.credentials.borrow()[1],
+            CredentialSource::Profile("p".into())
+        );
+        assert_eq!(h.get("mirror.corp.example").unwrap().secret.expose(), "own");
+        assert_eq!(h.get("images.corp.example").unwrap().secret.expose(), "reg");
+        assert_eq!(fake.calls.get(), 2);
+        // Listed once, by the registry's own host.
+        assert_eq!(
+            h.list().into_keys().collect::<Vec<_>>(),
+            [format!("https://{HOST}")]
+        );
+        assert!(matches!(
+            h.get("other.corp.example"),
+            Err(GetError::NotEcr(_))
+        ));
+        assert_eq!(fake.calls.get(), 2);
     }
 
     #[test]

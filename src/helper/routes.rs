@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::helper::fsutil::read_bounded;
 use crate::helper::{GetError, RouteTable};
-use crate::registry::rules::{RegistryConfig, RegistryConfigError, Rule, parse};
+use crate::registry::rules::{Alias, RegistryConfig, RegistryConfigError, parse};
 use crate::registry::{CredentialSource, Registry};
 
 /// The largest rules file read: tens of thousands of rules fit.
@@ -74,12 +74,35 @@ impl RulesFile {
         self
     }
 
-    /// The profile a rule names, if it is not in the shared config files.
-    fn check_profiles(&self, path: &Path, rule: &Rule) -> Result<(), GetError> {
+    /// The file, where there is one.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The file's rules, read once; `None`: there is no file.
+    fn config(&self) -> Result<Option<&RegistryConfig>, GetError> {
+        let loaded = self.loaded.get_or_init(|| match &self.path {
+            None => Ok(None),
+            Some(p) => load(p, self.required).map_err(|e| e.to_string()),
+        });
+        match loaded {
+            Ok(c) => Ok(c.as_ref()),
+            Err(e) => Err(GetError::Config(e.clone())),
+        }
+    }
+
+    /// The profile a rule (at `line`) names, if it is not in the shared
+    /// config files.
+    fn check_profiles(
+        &self,
+        path: &Path,
+        line: usize,
+        credentials: &CredentialSource,
+    ) -> Result<(), GetError> {
         let Some(exists) = &self.profiles else {
             return Ok(());
         };
-        let (name, key) = match &rule.credentials {
+        let (name, key) = match credentials {
             CredentialSource::Profile(name) => (name, "profile"),
             CredentialSource::AssumeRole { base, .. } => match &**base {
                 CredentialSource::Profile(name) => (name, "source_profile"),
@@ -92,12 +115,12 @@ impl RulesFile {
             Ok(false) => Err(GetError::Config(format!(
                 "{}:{}: {key} {name:?} does not exist in the AWS config or credentials file; add it there, or fix the rule",
                 path.display(),
-                rule.line
+                line
             ))),
             Err(why) => Err(GetError::Config(format!(
                 "{}:{}: cannot check {key} {name:?}: {why}",
                 path.display(),
-                rule.line
+                line
             ))),
         }
     }
@@ -136,20 +159,31 @@ impl RouteTable for RulesFile {
     /// serving one it meant to map with other credentials would only turn
     /// into a puzzling 401.
     fn route(&self, registry: &Registry) -> Result<CredentialSource, GetError> {
-        let loaded = self.loaded.get_or_init(|| match &self.path {
-            None => Ok(None),
-            Some(p) => load(p, self.required).map_err(|e| e.to_string()),
-        });
-        match loaded {
-            Ok(Some(config)) => match (config.rule_for(registry), &self.path) {
-                (Some(rule), Some(path)) => {
-                    self.check_profiles(path, rule)?;
+        match (self.config()?, &self.path) {
+            (Some(config), Some(path)) => match config.rule_for(registry) {
+                Some(rule) => {
+                    self.check_profiles(path, rule.line, &rule.credentials)?;
                     Ok(rule.credentials.clone())
                 }
-                _ => Ok(CredentialSource::Chain),
+                None => Ok(CredentialSource::Chain),
             },
-            Ok(None) => Ok(CredentialSource::Chain),
-            Err(e) => Err(GetError::Config(e.clone())),
+            _ => Ok(CredentialSource::Chain),
+        }
+    }
+
+    /// A broken file fails here too: the host may be an alias it names.
+    fn alias(&self, host: &str) -> Result<Option<Alias>, GetError> {
+        Ok(self.config()?.and_then(|c| c.alias_for(host)).cloned())
+    }
+
+    fn alias_route(&self, alias: &Alias) -> Result<CredentialSource, GetError> {
+        match (&alias.credentials, &self.path) {
+            (Some(own), Some(path)) => {
+                self.check_profiles(path, alias.line, own)?;
+                Ok(own.clone())
+            }
+            (Some(own), None) => Ok(own.clone()),
+            (None, _) => self.route(&alias.registry),
         }
     }
 }

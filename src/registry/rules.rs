@@ -16,6 +16,18 @@
 //!
 //! The first matching rule wins; a registry no rule matches uses the
 //! standard credential chain, exactly as without the file.
+//!
+//! A rule with `registry` is an alias: another name (a reverse proxy, a
+//! corporate DNS name) for one private registry, served with its token.
+//!
+//! ```toml
+//! [[registry]]
+//! host = "images.corp.example"
+//! registry = "111111111111.dkr.ecr.eu-west-1.amazonaws.com"
+//! ```
+//!
+//! An alias rule may name its own `profile` or `role_arn`; without one,
+//! the registry's own rules apply, as if its ECR host had been asked for.
 
 use std::io;
 use std::ops::Range;
@@ -27,7 +39,7 @@ use toml::Spanned;
 use crate::registry::{self, Registry};
 use crate::secret::Secret;
 
-const KNOWN_KEYS: &str = "account, host, region, profile, role_arn, external_id, session_name, duration_seconds, source_profile";
+const KNOWN_KEYS: &str = "account, host, registry, region, profile, role_arn, external_id, session_name, duration_seconds, source_profile";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -41,6 +53,7 @@ struct RawFile {
 struct RawRule {
     account: Option<String>,
     host: Option<String>,
+    registry: Option<String>,
     region: Option<String>,
     profile: Option<String>,
     role_arn: Option<String>,
@@ -66,9 +79,23 @@ pub struct Rule {
     pub credentials: CredentialSource,
 }
 
+/// Another name for a private registry: `host` is served with
+/// `registry`'s token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alias {
+    /// Where the rule starts in the file, for messages.
+    pub line: usize,
+    /// The name docker asks for, lower case, without scheme or port.
+    pub host: String,
+    pub registry: Registry,
+    /// The rule's own credentials; `None`: the registry's rules decide.
+    pub credentials: Option<CredentialSource>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RegistryConfig {
     pub rules: Vec<Rule>,
+    pub aliases: Vec<Alias>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -152,6 +179,180 @@ impl Lines {
     }
 }
 
+/// What a rule says about credentials, apart from what it matches.
+struct RawCredentials {
+    profile: Option<String>,
+    role_arn: Option<String>,
+    external_id: Option<String>,
+    session_name: Option<String>,
+    duration_seconds: Option<u32>,
+    source_profile: Option<String>,
+}
+
+/// A rule's credentials (`None`: it names none); a mistake is its message
+/// and its fix.
+fn credentials_of(r: RawCredentials) -> Result<Option<CredentialSource>, (String, String)> {
+    let err = |message: &str, fix: &str| Err((message.to_owned(), fix.to_owned()));
+    let role_keys = r.external_id.is_some()
+        || r.session_name.is_some()
+        || r.duration_seconds.is_some()
+        || r.source_profile.is_some();
+    let credentials = match (r.profile, r.role_arn) {
+        (Some(_), Some(_)) => {
+            return err(
+                "a [[registry]] has both profile and role_arn",
+                "keep one; to assume a role with a profile's credentials, use role_arn with source_profile",
+            );
+        }
+        (None, None) if role_keys => {
+            return err(
+                "external_id, session_name, duration_seconds and source_profile go with role_arn",
+                "add role_arn, or remove them",
+            );
+        }
+        (None, None) => return Ok(None),
+        (Some(profile), None) => {
+            if role_keys {
+                return err(
+                    "external_id, session_name, duration_seconds and source_profile go with role_arn, not profile",
+                    "remove them, or use role_arn",
+                );
+            }
+            if profile.trim().is_empty() {
+                return err("profile is empty", "name a profile of ~/.aws/config");
+            }
+            CredentialSource::Profile(profile)
+        }
+        (None, Some(role_arn)) => {
+            if registry::role_arn_partition(&role_arn).is_none() {
+                return err(
+                    &format!("role_arn {role_arn:?} is not an IAM role ARN"),
+                    "write it as arn:aws:iam::111111111111:role/name",
+                );
+            }
+            if let Some(d) = r.duration_seconds
+                && !(900..=43200).contains(&d)
+            {
+                return err(
+                    &format!("duration_seconds {d} is outside 900..43200"),
+                    "STS sessions last 15 minutes to 12 hours",
+                );
+            }
+            if let Some(name) = &r.session_name {
+                let ok = (2..=64).contains(&name.len())
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"+=,.@-_".contains(&b));
+                if !ok {
+                    return err(
+                        &format!("session_name {name:?} is not a valid STS session name"),
+                        "use 2 to 64 letters, digits or +=,.@-_",
+                    );
+                }
+            }
+            CredentialSource::AssumeRole {
+                role_arn,
+                external_id: r.external_id,
+                session_name: r.session_name,
+                duration_secs: r.duration_seconds,
+                base: Box::new(
+                    r.source_profile
+                        .map_or(CredentialSource::Chain, CredentialSource::Profile),
+                ),
+            }
+        }
+    };
+    Ok(Some(credentials))
+}
+
+/// Why `host` cannot be an alias's exact host name, if it cannot.
+fn not_a_host_name(host: &str) -> Option<&'static str> {
+    if host.contains('*') {
+        return Some("is a pattern; an alias names one exact host");
+    }
+    if host.contains("://") || host.contains(['/', ':']) {
+        return Some("is not a bare host (no scheme, port or path)");
+    }
+    if !host
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.".contains(&b))
+    {
+        return Some("has characters a host name cannot");
+    }
+    if host.len() > 253 || host.split('.').any(|l| l.is_empty() || l.len() > 63) {
+        return Some("is not a host name (empty or overlong label)");
+    }
+    None
+}
+
+/// An alias rule: `host` exact and no ECR host, `registry` a canonical
+/// private ECR host, and nothing that narrows a match.
+fn alias_of(
+    line: usize,
+    host: Option<String>,
+    target: &str,
+    narrowed: bool,
+    credentials: Option<CredentialSource>,
+) -> Result<Alias, (String, String)> {
+    let err = |message: String, fix: &str| Err((message, fix.to_owned()));
+    if narrowed {
+        return err(
+            "a [[registry]] with registry is an alias and names its host; account and region cannot narrow it".into(),
+            "remove account and region; the registry's own rules may still narrow by them",
+        );
+    }
+    let Some(host) = host else {
+        return err(
+            format!(
+                "registry {target:?} is the registry an alias stands for, but the rule names no host"
+            ),
+            "add host = \"images.corp.example\", the name docker asks for",
+        );
+    };
+    let host = host.to_ascii_lowercase();
+    if let Some(why) = not_a_host_name(&host) {
+        return err(
+            format!("alias host {host:?} {why}"),
+            "write the one name docker asks for, e.g. host = \"images.corp.example\"",
+        );
+    }
+    if registry::parse(&host).is_ok() {
+        return err(
+            format!("alias host {host:?} is an Amazon ECR host itself"),
+            "an alias is another name for a registry: give host the other name, or remove registry",
+        );
+    }
+    let registry = match registry::parse(target) {
+        Ok(r @ Registry::Private(_)) if r.host() == target => r,
+        Ok(Registry::Public { .. }) => {
+            return err(
+                format!(
+                    "registry {target:?} is ECR Public; an alias stands for a private registry"
+                ),
+                "ECR Public images pull without credentials; to mirror them, point the alias at a private registry with a pull-through cache rule",
+            );
+        }
+        Ok(r) => {
+            return err(
+                format!("registry {target:?} is not written as a bare ECR host"),
+                &format!("write registry = \"{}\"", r.host()),
+            );
+        }
+        Err(_) => {
+            return err(
+                format!("registry {target:?} is not an Amazon ECR registry host"),
+                "write the private registry's host, e.g. registry = \"111111111111.dkr.ecr.eu-west-1.amazonaws.com\"",
+            );
+        }
+    };
+    Ok(Alias {
+        line,
+        host,
+        registry,
+        credentials,
+    })
+}
+
 /// Parses the file's text; every mistake names its line and the fix.
 pub fn parse(path: &Path, text: &str) -> Result<RegistryConfig, RegistryConfigError> {
     let invalid = |line: usize, message: String, fix: &str| RegistryConfigError::Invalid {
@@ -176,10 +377,37 @@ pub fn parse(path: &Path, text: &str) -> Result<RegistryConfig, RegistryConfigEr
         invalid(line, message, &fix)
     })?;
     let mut rules = Vec::new();
+    let mut aliases = Vec::new();
     for spanned in raw.registry {
         let line = lines.line(spanned.span());
         let r = spanned.into_inner();
         let err = |message: &str, fix: &str| invalid(line, message.to_owned(), fix);
+        let creds = RawCredentials {
+            profile: r.profile,
+            role_arn: r.role_arn,
+            external_id: r.external_id,
+            session_name: r.session_name,
+            duration_seconds: r.duration_seconds,
+            source_profile: r.source_profile,
+        };
+        if let Some(target) = r.registry {
+            let alias = credentials_of(creds).and_then(|credentials| {
+                let narrowed = r.account.is_some() || r.region.is_some();
+                alias_of(line, r.host, &target, narrowed, credentials)
+            });
+            let alias = alias.map_err(|(message, fix)| err(&message, &fix))?;
+            if let Some(first) = aliases.iter().find(|a: &&Alias| a.host == alias.host) {
+                return Err(err(
+                    &format!(
+                        "alias host {:?} is already an alias, at line {}",
+                        alias.host, first.line
+                    ),
+                    "keep one rule for it",
+                ));
+            }
+            aliases.push(alias);
+            continue;
+        }
 
         let matcher = match (r.account, r.host) {
             (Some(_), Some(_)) => {
@@ -231,73 +459,15 @@ pub fn parse(path: &Path, text: &str) -> Result<RegistryConfig, RegistryConfigEr
                 "write it like us-east-1",
             ));
         }
-        let credentials = match (r.profile, r.role_arn) {
-            (Some(_), Some(_)) => {
-                return Err(err(
-                    "a [[registry]] has both profile and role_arn",
-                    "keep one; to assume a role with a profile's credentials, use role_arn with source_profile",
-                ));
-            }
-            (None, None) => {
+        let credentials = match credentials_of(creds) {
+            Ok(Some(c)) => c,
+            Ok(None) => {
                 return Err(err(
                     "a [[registry]] says neither profile nor role_arn",
                     "add profile = \"name\" or role_arn = \"arn:aws:iam::111111111111:role/name\"",
                 ));
             }
-            (Some(profile), None) => {
-                if r.external_id.is_some()
-                    || r.session_name.is_some()
-                    || r.duration_seconds.is_some()
-                    || r.source_profile.is_some()
-                {
-                    return Err(err(
-                        "external_id, session_name, duration_seconds and source_profile go with role_arn, not profile",
-                        "remove them, or use role_arn",
-                    ));
-                }
-                if profile.trim().is_empty() {
-                    return Err(err("profile is empty", "name a profile of ~/.aws/config"));
-                }
-                CredentialSource::Profile(profile)
-            }
-            (None, Some(role_arn)) => {
-                if registry::role_arn_partition(&role_arn).is_none() {
-                    return Err(err(
-                        &format!("role_arn {role_arn:?} is not an IAM role ARN"),
-                        "write it as arn:aws:iam::111111111111:role/name",
-                    ));
-                }
-                if let Some(d) = r.duration_seconds
-                    && !(900..=43200).contains(&d)
-                {
-                    return Err(err(
-                        &format!("duration_seconds {d} is outside 900..43200"),
-                        "STS sessions last 15 minutes to 12 hours",
-                    ));
-                }
-                if let Some(name) = &r.session_name {
-                    let ok = (2..=64).contains(&name.len())
-                        && name
-                            .bytes()
-                            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@-_".contains(&b));
-                    if !ok {
-                        return Err(err(
-                            &format!("session_name {name:?} is not a valid STS session name"),
-                            "use 2 to 64 letters, digits or +=,.@-_",
-                        ));
-                    }
-                }
-                CredentialSource::AssumeRole {
-                    role_arn,
-                    external_id: r.external_id,
-                    session_name: r.session_name,
-                    duration_secs: r.duration_seconds,
-                    base: Box::new(
-                        r.source_profile
-                            .map_or(CredentialSource::Chain, CredentialSource::Profile),
-                    ),
-                }
-            }
+            Err((message, fix)) => return Err(err(&message, &fix)),
         };
         rules.push(Rule {
             line,
@@ -306,7 +476,7 @@ pub fn parse(path: &Path, text: &str) -> Result<RegistryConfig, RegistryConfigEr
             credentials,
         });
     }
-    Ok(RegistryConfig { rules })
+    Ok(RegistryConfig { rules, aliases })
 }
 
 impl RegistryConfig {
@@ -331,6 +501,21 @@ impl RegistryConfig {
     pub fn route(&self, registry: &Registry) -> CredentialSource {
         self.rule_for(registry)
             .map_or(CredentialSource::Chain, |r| r.credentials.clone())
+    }
+
+    /// The alias for `host` (as `registry::server_host` reduces what docker
+    /// sends), if a rule names it.
+    pub fn alias_for(&self, host: &str) -> Option<&Alias> {
+        self.aliases.iter().find(|a| a.host == host)
+    }
+
+    /// The credentials for an alias: its own, else its registry's, as if
+    /// the registry's host had been asked for.
+    pub fn alias_route(&self, alias: &Alias) -> CredentialSource {
+        alias
+            .credentials
+            .clone()
+            .unwrap_or_else(|| self.route(&alias.registry))
     }
 }
 
@@ -675,6 +860,208 @@ profile = "public"
                         shown.starts_with(&format!(
                             "/home/u/.config/docker-credential-ecr-login/config.toml:{line}: "
                         )),
+                        "{shown}"
+                    );
+                    assert!(
+                        shown.contains(message) && shown.contains(fix),
+                        "{text:?}: {shown}"
+                    );
+                }
+                other => panic!("{text:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn aliases_map_a_host_to_a_registry_and_inherit_its_route() {
+        let c = cfg(r#"
+[[registry]]
+account = "111111111111"
+region = "eu-west-1"
+profile = "eu"
+
+[[registry]]
+host = "Images.Corp.Example"
+registry = "111111111111.dkr.ecr.eu-west-1.amazonaws.com"
+
+[[registry]]
+host = "mirror.corp.example"
+registry = "222222222222.dkr.ecr.us-east-1.amazonaws.com"
+role_arn = "arn:aws:iam::222222222222:role/pull"
+
+[[registry]]
+host = "fips.corp.example"
+registry = "333333333333.dkr.ecr-fips.us-gov-west-1.amazonaws.com"
+"#);
+        // Aliases are not routing rules: they never match an ECR host.
+        assert_eq!(c.rules.len(), 1);
+        let alias = |h: &str| c.alias_for(h).unwrap();
+        // Lower case, as docker's host arrives reduced.
+        let images = alias("images.corp.example");
+        assert_eq!(
+            (images.line, images.registry.host()),
+            (7, "111111111111.dkr.ecr.eu-west-1.amazonaws.com")
+        );
+        // No credentials of its own: the registry's rule, as if its host
+        // had been asked for.
+        assert_eq!(images.credentials, None);
+        assert_eq!(
+            c.alias_route(images),
+            CredentialSource::Profile("eu".into())
+        );
+        // Its own credentials win over the registry's route.
+        assert!(matches!(
+            c.alias_route(alias("mirror.corp.example")),
+            CredentialSource::AssumeRole { role_arn, .. } if role_arn == "arn:aws:iam::222222222222:role/pull"
+        ));
+        // Nothing routes the FIPS registry: the standard chain.
+        assert_eq!(
+            c.alias_route(alias("fips.corp.example")),
+            CredentialSource::Chain
+        );
+        for unknown in [
+            "corp.example",
+            "images.corp.example.evil",
+            "111111111111.dkr.ecr.eu-west-1.amazonaws.com",
+            "",
+        ] {
+            assert_eq!(c.alias_for(unknown), None, "{unknown}");
+        }
+    }
+
+    #[test]
+    fn every_alias_mistake_names_its_line_and_fix() {
+        const R: &str = "registry = \"111111111111.dkr.ecr.eu-west-1.amazonaws.com\"";
+        // (text, line, words in the message, words in the fix)
+        let table: &[(String, usize, &str, &str)] = &[
+            (
+                format!("[[registry]]\n{R}\n"),
+                1,
+                "names no host",
+                "images.corp.example",
+            ),
+            (
+                format!("\n[[registry]]\nhost = \"*.corp.example\"\n{R}\n"),
+                2,
+                "is a pattern",
+                "one name",
+            ),
+            (
+                format!("[[registry]]\nhost = \"https://images.corp.example\"\n{R}\n"),
+                1,
+                "not a bare host",
+                "one name",
+            ),
+            (
+                format!("[[registry]]\nhost = \"images.corp.example:5000\"\n{R}\n"),
+                1,
+                "not a bare host",
+                "one name",
+            ),
+            (
+                format!("[[registry]]\nhost = \"images corp\"\n{R}\n"),
+                1,
+                "characters",
+                "one name",
+            ),
+            (
+                format!("[[registry]]\nhost = \"images..corp\"\n{R}\n"),
+                1,
+                "empty or overlong label",
+                "one name",
+            ),
+            (
+                format!("[[registry]]\nhost = \"222222222222.dkr.ecr.us-east-1.amazonaws.com\"\n{R}\n"),
+                1,
+                "is an Amazon ECR host itself",
+                "other name",
+            ),
+            (
+                format!("[[registry]]\nhost = \"public.ecr.aws\"\n{R}\n"),
+                1,
+                "is an Amazon ECR host itself",
+                "other name",
+            ),
+            (
+                format!("[[registry]]\naccount = \"111111111111\"\nhost = \"i.example\"\n{R}\n"),
+                1,
+                "cannot narrow",
+                "remove account and region",
+            ),
+            (
+                format!("[[registry]]\nhost = \"i.example\"\nregion = \"eu-west-1\"\n{R}\n"),
+                1,
+                "cannot narrow",
+                "remove account and region",
+            ),
+            (
+                "[[registry]]\nhost = \"i.example\"\nregistry = \"public.ecr.aws\"\n".into(),
+                1,
+                "is ECR Public",
+                "pull-through cache",
+            ),
+            (
+                "[[registry]]\nhost = \"i.example\"\nregistry = \"https://111111111111.dkr.ecr.eu-west-1.amazonaws.com/v2/\"\n".into(),
+                1,
+                "not written as a bare ECR host",
+                "registry = \"111111111111.dkr.ecr.eu-west-1.amazonaws.com\"",
+            ),
+            (
+                "[[registry]]\nhost = \"i.example\"\nregistry = \"111111111111.DKR.ecr.eu-west-1.amazonaws.com\"\n".into(),
+                1,
+                "not written as a bare ECR host",
+                "registry = \"111111111111.dkr.ecr.eu-west-1.amazonaws.com\"",
+            ),
+            (
+                "[[registry]]\nhost = \"i.example\"\nregistry = \"registry.corp.example\"\n".into(),
+                1,
+                "not an Amazon ECR registry host",
+                "111111111111.dkr.ecr",
+            ),
+            (
+                "[[registry]]\nhost = \"i.example\"\nregistry = \"111111111111.dkr.ecr.eu-west-1.amazonaws.com.evil.example\"\n".into(),
+                1,
+                "not an Amazon ECR registry host",
+                "111111111111.dkr.ecr",
+            ),
+            (
+                format!("[[registry]]\nhost = \"i.example\"\n{R}\nprofile = \"p\"\nrole_arn = \"arn:aws:iam::1:role/r\"\n"),
+                1,
+                "both profile and role_arn",
+                "keep one",
+            ),
+            (
+                format!("[[registry]]\nhost = \"i.example\"\n{R}\nexternal_id = \"x\"\n"),
+                1,
+                "go with role_arn",
+                "add role_arn",
+            ),
+            (
+                format!("[[registry]]\nhost = \"i.example\"\n{R}\nprofile = \"\"\n"),
+                1,
+                "profile is empty",
+                "~/.aws/config",
+            ),
+            (
+                format!("[[registry]]\nhost = \"i.example\"\n{R}\n\n[[registry]]\nhost = \"I.example\"\n{R}\n"),
+                5,
+                "already an alias, at line 1",
+                "keep one",
+            ),
+            (
+                format!("[[registry]]\nhost = \"i.example\"\n{R}\nregistri = \"x\"\n"),
+                4,
+                "registri",
+                "registry, region",
+            ),
+        ];
+        for (text, line, message, fix) in table {
+            match parse(Path::new("/etc/c.toml"), text) {
+                Err(e @ RegistryConfigError::Invalid { line: got, .. }) => {
+                    let shown = e.to_string();
+                    assert_eq!(got, *line, "{text:?}: {shown}");
+                    assert!(
+                        shown.starts_with(&format!("/etc/c.toml:{line}: ")),
                         "{shown}"
                     );
                     assert!(

@@ -12,7 +12,7 @@ use ecr_login::commands::{configure, doctor, policy};
 use ecr_login::config::Config;
 use ecr_login::helper::cache::Cache;
 use ecr_login::helper::routes::RulesFile;
-use ecr_login::helper::{self, Credentials, GetError, Helper, RouteTable};
+use ecr_login::helper::{self, Credentials, GetError, Helper};
 use ecr_login::serve::{docker, kubelet};
 use ecr_login::{error_chain, logging};
 
@@ -210,6 +210,7 @@ fn run_cli(cli: Cli, config: &Config, source: &AwsTokenSource) -> u8 {
             &args,
             &ecr_login::config::var,
             |region| source.caller_account(region).map_err(|e| error_chain(&e)),
+            &rules_file(config, source),
             &mut out,
             &mut err,
         )
@@ -262,16 +263,12 @@ fn run_doctor(args: &cli::DoctorArgs, config: &Config, source: &AwsTokenSource) 
         }
     };
     let routes = rules_file(config, source);
-    let credentials = doctor::parse_image(&args.image)
-        .and_then(|i| ecr_login::registry::parse(&i.host).ok())
-        .map(|r| routes.route(&r));
-    let credentials = match credentials {
-        Some(Err(e)) => {
+    let (credentials, alias) = match doctor::routes_for(&args.image, &routes) {
+        Err(e) => {
             let _ = writeln!(std::io::stderr(), "docker-credential-ecr-login: {e}");
             return 1;
         }
-        Some(Ok(c)) => c,
-        None => ecr_login::registry::CredentialSource::Chain,
+        Ok(found) => found,
     };
     let this = std::env::current_exe().ok();
     let path_warning = configure::path_warning(
@@ -284,6 +281,7 @@ fn run_doctor(args: &cli::DoctorArgs, config: &Config, source: &AwsTokenSource) 
         &docker_config,
         path_warning.as_deref(),
         &credentials,
+        alias.as_ref(),
         source,
     );
     let text = if args.json {

@@ -11,10 +11,12 @@ use serde_json::{Map, Value};
 mod splice;
 
 use crate::config::{HOME_VARS, home_dir};
+use crate::helper::RouteTable;
 use crate::helper::fsutil::{
     Durability, LockError, atomic_write, create_private_dir, link_error, lock_file, open_no_follow,
     read_bounded, refuse_non_file, remove_stale_temps, unix_mode,
 };
+use crate::helper::routes::RulesFile;
 use crate::registry::{self, Registry};
 
 /// The `credHelpers` value that makes docker run `docker-credential-ecr-login`.
@@ -24,9 +26,12 @@ pub const BINARY: &str = "docker-credential-ecr-login";
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigureError {
     #[error(
-        "{0:?} is not an Amazon ECR registry host (expected e.g. 111111111111.dkr.ecr.us-east-1.amazonaws.com)"
+        "{0:?} is not an Amazon ECR registry host (expected e.g. 111111111111.dkr.ecr.us-east-1.amazonaws.com), nor an alias the per-registry config file names"
     )]
     NotEcr(String),
+    /// The per-registry config file, read for aliases, is unusable.
+    #[error("{0}")]
+    Rules(String),
     #[error("{0:?} is not a 12-digit AWS account ID")]
     BadAccount(String),
     #[error("{0:?} is not an AWS region (expected e.g. us-east-1)")]
@@ -82,6 +87,37 @@ pub fn registry_host(input: &str) -> Result<String, ConfigureError> {
     registry::parse(input)
         .map(|r| r.host().to_owned())
         .map_err(|_| ConfigureError::NotEcr(input.trim().to_owned()))
+}
+
+/// The host for a registry given by the user: an ECR host, normalised, or
+/// an alias that the rules file names for one, said on `err`.
+pub fn registry_or_alias(
+    input: &str,
+    rules: &RulesFile,
+    err: &mut dyn Write,
+) -> Result<String, ConfigureError> {
+    let not_ecr = match registry_host(input) {
+        Ok(host) => return Ok(host),
+        Err(e) => e,
+    };
+    let Ok(host) = registry::server_host(input) else {
+        return Err(not_ecr);
+    };
+    match rules.alias(&host) {
+        Ok(Some(a)) => {
+            let file = rules.path().map(|p| p.display().to_string());
+            let _ = writeln!(
+                err,
+                "note: {host} is an alias ({} line {}) for {}",
+                file.as_deref().unwrap_or("config"),
+                a.line,
+                a.registry
+            );
+            Ok(host)
+        }
+        Ok(None) => Err(not_ecr),
+        Err(e) => Err(ConfigureError::Rules(e.to_string())),
+    }
 }
 
 /// The private registry host of an account in a region, in the region's
@@ -414,12 +450,13 @@ pub fn run(
     args: &crate::commands::cli::ConfigureArgs,
     var: &impl Fn(&str) -> Option<String>,
     default_registry: impl FnOnce(Option<&str>) -> Result<(String, String), String>,
+    rules: &RulesFile,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), ConfigureError> {
     let mut hosts = Vec::new();
     for r in &args.registries {
-        hosts.push(registry_host(r)?);
+        hosts.push(registry_or_alias(r, rules, err)?);
     }
     if !args.accounts.is_empty() {
         let region = args

@@ -6,7 +6,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::commands::policy::{self, Access, Spec, pretty};
+use crate::helper::routes::RulesFile;
 use crate::helper::token::{ApiFailure, AuthToken};
+use crate::helper::{GetError, RouteTable};
 use crate::registry::CredentialSource;
 use crate::registry::image::ImageError;
 use crate::registry::{self, PrivateRegistry, Registry};
@@ -209,17 +211,61 @@ fn routing(config: &DockerConfig, host: &str) -> Result<String, String> {
     }
 }
 
-/// Walks the chain; stops at the first broken link.
+/// The image's host is an alias the rules file names for a registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AliasOf {
+    pub host: String,
+    /// The rules file and the rule's line, for the report.
+    pub file: String,
+    pub line: usize,
+    pub registry: Registry,
+}
+
+/// The credentials `get` would use for the image's host, and the alias
+/// that host is, if it is one. A broken rules file is an error: the host
+/// may be an alias it names.
+pub fn routes_for(
+    image_text: &str,
+    rules: &RulesFile,
+) -> Result<(CredentialSource, Option<AliasOf>), GetError> {
+    // A bare host is no image, but may still name an alias.
+    let host = parse_image(image_text).map_or_else(|| bare(image_text).to_owned(), |i| i.host);
+    let host = match registry::parse(&host) {
+        Ok(r) => return Ok((rules.route(&r)?, None)),
+        Err(_) => match registry::server_host(&host) {
+            Ok(h) => h,
+            Err(_) => return Ok((CredentialSource::Chain, None)),
+        },
+    };
+    match rules.alias(&host)? {
+        Some(a) => Ok((
+            rules.alias_route(&a)?,
+            Some(AliasOf {
+                file: rules
+                    .path()
+                    .map_or_else(|| "config".into(), |p| p.display().to_string()),
+                line: a.line,
+                host: a.host,
+                registry: a.registry,
+            }),
+        )),
+        None => Ok((CredentialSource::Chain, None)),
+    }
+}
+
+/// Walks the chain; stops at the first broken link. `alias`: the image's
+/// host stands for that registry (see [`routes_for`]).
 pub fn diagnose(
     image_text: &str,
     docker_config: &DockerConfig,
     path_warning: Option<&str>,
     credentials: &CredentialSource,
+    alias: Option<&AliasOf>,
     api: &dyn DoctorApi,
 ) -> Report {
     let mut steps = Vec::new();
     let mut walk = || -> Result<Verdict, Verdict> {
-        let (image, registry) = check_host(&mut steps, image_text)?;
+        let (image, registry) = check_host(&mut steps, image_text, alias)?;
         // docker looks the registry up as the image names it, port included.
         check_routing(&mut steps, docker_config, &image.host, path_warning)?;
         let caller = check_credentials(&mut steps, api, &registry, credentials)?;
@@ -258,8 +304,12 @@ fn pull_spec(registry: &PrivateRegistry, image: &Image, caller: &Caller) -> Spec
     }
 }
 
-/// Step 1: the host names an ECR registry.
-fn check_host(steps: &mut Vec<Step>, image_text: &str) -> Result<(Image, Registry), Verdict> {
+/// Step 1: the host names an ECR registry, or is an alias for one.
+fn check_host(
+    steps: &mut Vec<Step>,
+    image_text: &str,
+    alias: Option<&AliasOf>,
+) -> Result<(Image, Registry), Verdict> {
     let text = bare(image_text);
     let refuse = |steps: &mut Vec<Step>, detail: String, fix: String| {
         steps.push(broken("registry host", detail, fix));
@@ -267,7 +317,7 @@ fn check_host(steps: &mut Vec<Step>, image_text: &str) -> Result<(Image, Registr
     };
     let image = match split_image(text) {
         Ok(image) => image,
-        Err(ImageError::NoRegistry) if registry::parse(text).is_ok() => {
+        Err(ImageError::NoRegistry) if registry::parse(text).is_ok() || alias.is_some() => {
             return refuse(
                 steps,
                 format!("{text:?} names a registry but no repository"),
@@ -291,6 +341,20 @@ fn check_host(steps: &mut Vec<Step>, image_text: &str) -> Result<(Image, Registr
             );
         }
     };
+    let alias = alias.filter(|a| registry::server_host(&image.host).is_ok_and(|h| h == a.host));
+    if let (Err(_), Some(a)) = (registry::parse(&image.host), alias) {
+        steps.push(ok(
+            "registry host",
+            format!(
+                "{} is an alias ({} line {}) for {}",
+                a.host,
+                a.file,
+                a.line,
+                describe(&a.registry)
+            ),
+        ));
+        return Ok((image, a.registry.clone()));
+    }
     let Ok(registry) = registry::parse(&image.host) else {
         return refuse(
             steps,
@@ -298,20 +362,22 @@ fn check_host(steps: &mut Vec<Step>, image_text: &str) -> Result<(Image, Registr
             "name it as ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY:TAG".into(),
         );
     };
-    let host = registry.host();
-    steps.push(ok(
-        "registry host",
-        match &registry {
-            Registry::Private(p) => format!(
-                "{host}: account {}, region {}, partition {}",
-                p.account,
-                p.region,
-                p.partition.id()
-            ),
-            Registry::Public { .. } => format!("{host}: ECR Public (API in us-east-1)"),
-        },
-    ));
+    steps.push(ok("registry host", describe(&registry)));
     Ok((image, registry))
+}
+
+/// A registry's host, with the account, region and partition it gives.
+fn describe(registry: &Registry) -> String {
+    let host = registry.host();
+    match registry {
+        Registry::Private(p) => format!(
+            "{host}: account {}, region {}, partition {}",
+            p.account,
+            p.region,
+            p.partition.id()
+        ),
+        Registry::Public { .. } => format!("{host}: ECR Public (API in us-east-1)"),
+    }
 }
 
 /// Step 2: the docker config sends the registry to this helper.
@@ -686,7 +752,7 @@ mod tests {
     }
 
     fn run(f: &Fake, config: &DockerConfig) -> Report {
-        diagnose(IMAGE, config, None, &CredentialSource::Chain, f)
+        diagnose(IMAGE, config, None, &CredentialSource::Chain, None, f)
     }
 
     #[test]
@@ -707,7 +773,7 @@ mod tests {
             text: t.into(),
         };
         let walk = |image: &str, config: &DockerConfig, warning: Option<&str>, f: &Fake| {
-            diagnose(image, config, warning, &CredentialSource::Chain, f)
+            diagnose(image, config, warning, &CredentialSource::Chain, None, f)
         };
         // The Go helper's documented setup routes every registry here.
         let store = walk(
@@ -771,6 +837,89 @@ mod tests {
         assert!(render(&r).contains("/usr/bin/x first"));
     }
 
+    /// An alias is explained, routed by its own name, and checked as its
+    /// registry.
+    #[test]
+    fn an_alias_is_explained_and_checked_as_its_registry() {
+        let alias = AliasOf {
+            host: "images.corp.example".into(),
+            file: "/c.toml".into(),
+            line: 3,
+            registry: registry::parse(HOST).unwrap(),
+        };
+        let routed_alias = DockerConfig::Text {
+            path: "/h/.docker/config.json".into(),
+            text: r#"{"credHelpers":{"images.corp.example":"ecr-login"}}"#.into(),
+        };
+        let chain = CredentialSource::Chain;
+        let f = fake();
+        let r = diagnose(
+            "images.corp.example/audit/app:1",
+            &routed_alias,
+            None,
+            &chain,
+            Some(&alias),
+            &f,
+        );
+        assert_eq!(r.verdict, Verdict::Ok, "{}", render(&r));
+        assert_eq!(
+            r.steps[0].detail,
+            format!(
+                "images.corp.example is an alias (/c.toml line 3) for {HOST}: account 111111111111, region ap-southeast-1, partition aws"
+            )
+        );
+        assert!(
+            r.steps[1]
+                .detail
+                .contains("credHelpers sends images.corp.example")
+        );
+        assert_eq!(*f.calls.borrow(), ["caller", "token", "read"]);
+        // docker asks for the alias's name: the ECR host's entry is not it.
+        let r = diagnose(
+            "images.corp.example/audit/app:1",
+            &routed(),
+            None,
+            &chain,
+            Some(&alias),
+            &fake(),
+        );
+        assert_eq!(r.verdict, Verdict::NotRouted);
+        assert!(
+            r.steps[1]
+                .fix
+                .as_deref()
+                .is_some_and(|f| f.contains("configure --registry images.corp.example")),
+            "{}",
+            render(&r)
+        );
+        // Another host is not the alias.
+        let r = diagnose(
+            "other.corp.example/app:1",
+            &routed_alias,
+            None,
+            &chain,
+            Some(&alias),
+            &fake(),
+        );
+        assert_eq!(r.verdict, Verdict::NotEcr);
+        // A bare alias host names a registry, not Docker Hub.
+        let r = diagnose(
+            "images.corp.example",
+            &routed_alias,
+            None,
+            &chain,
+            Some(&alias),
+            &fake(),
+        );
+        assert!(
+            r.steps[0]
+                .detail
+                .contains("names a registry but no repository"),
+            "{}",
+            render(&r)
+        );
+    }
+
     #[test]
     fn stops_at_the_first_broken_link() {
         let not_ecr = diagnose(
@@ -778,6 +927,7 @@ mod tests {
             &routed(),
             None,
             &CredentialSource::Chain,
+            None,
             &fake(),
         );
         assert_eq!(

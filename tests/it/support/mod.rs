@@ -3,8 +3,11 @@
 
 pub mod fake_ecr;
 pub mod loopback;
+pub mod metadata;
 pub mod moto;
 pub mod need;
+#[cfg(target_os = "linux")]
+pub mod netns;
 pub mod proxy;
 pub mod tls;
 
@@ -50,6 +53,8 @@ pub struct Sandbox {
     hosts_file: Option<PathBuf>,
     /// A private /etc/resolv.conf (see `resolv_conf`).
     resolv_conf: Option<PathBuf>,
+    /// A private network namespace to run the helper in (see `in_netns`).
+    netns: Option<PathBuf>,
 }
 
 impl Sandbox {
@@ -73,6 +78,7 @@ impl Sandbox {
             env,
             hosts_file: None,
             resolv_conf: None,
+            netns: None,
         }
     }
 
@@ -104,6 +110,14 @@ impl Sandbox {
         let path = self.dir.path().join("resolv.conf");
         std::fs::write(&path, text).unwrap();
         self.resolv_conf = Some(path);
+        self
+    }
+
+    /// Runs the helper inside `ns` (`nsenter --net`), which must outlive
+    /// every run. Needs root. See `support::netns`.
+    #[cfg(target_os = "linux")]
+    pub fn in_netns(&mut self, ns: &netns::Netns) -> &mut Self {
+        self.netns = Some(ns.path().to_path_buf());
         self
     }
 
@@ -155,11 +169,24 @@ impl Sandbox {
         .into_iter()
         .filter_map(|(file, target)| file.map(|f| (f, target)))
         .collect();
-        let mut cmd = if mounts.is_empty() {
-            Command::new(binary())
-        } else {
+        // nsenter --net=NS [unshare --mount sh -c '…' …] BINARY ARGS
+        let mut cmd = match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new("nsenter");
+                c.arg(format!("--net={}", ns.display()));
+                c.arg(if mounts.is_empty() {
+                    binary()
+                } else {
+                    "unshare".into()
+                });
+                c
+            }
+            None if mounts.is_empty() => Command::new(binary()),
+            None => Command::new("unshare"),
+        };
+        if !mounts.is_empty() {
             // sh -c '…' sh FILE TARGET [FILE TARGET] -- BINARY ARGS
-            let mut c = Command::new("unshare");
+            let c = &mut cmd;
             c.args([
                 "--mount",
                 "sh",
@@ -171,8 +198,7 @@ impl Sandbox {
                 c.arg(file).arg(target);
             }
             c.arg("--").arg(binary());
-            c
-        };
+        }
         cmd.args(args).env_clear();
         for (k, v) in &self.env {
             cmd.env(k, v);

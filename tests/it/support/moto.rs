@@ -109,6 +109,23 @@ impl fmt::Debug for AccessKey {
     }
 }
 
+/// Temporary credentials moto issued (STS): a key and its session token.
+/// `Debug` never shows the secret or the token.
+#[derive(Clone)]
+pub struct SessionKey {
+    pub key: AccessKey,
+    pub token: String,
+}
+
+impl fmt::Debug for SessionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionKey")
+            .field("key", &self.key)
+            .field("token", &"<redacted>")
+            .finish()
+    }
+}
+
 /// One request moto received, as its recorder wrote it down.
 #[derive(Clone, Debug)]
 pub struct Recorded {
@@ -382,6 +399,48 @@ impl Moto {
         key
     }
 
+    /// Creates IAM role `name` in moto's default account, allowed `ecr:*`,
+    /// and assumes it (STS `AssumeRole`): temporary credentials moto made,
+    /// so with [`Moto::enable_auth`] it checks their secret and their
+    /// session token (it refuses a token it did not issue). Works before
+    /// and after `enable_auth`, like [`Moto::create_ecr_user`].
+    pub fn create_ecr_role_session(&self, name: &str) -> SessionKey {
+        const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#;
+        const POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:*","Resource":"*"}]}"#;
+        if self.auth.get() {
+            self.reset_auth(3);
+        }
+        self.iam(&[
+            ("Action", "CreateRole"),
+            ("RoleName", name),
+            ("AssumeRolePolicyDocument", TRUST),
+        ]);
+        self.iam(&[
+            ("Action", "PutRolePolicy"),
+            ("RoleName", name),
+            ("PolicyName", "ecr-all"),
+            ("PolicyDocument", POLICY),
+        ]);
+        let arn = format!("arn:aws:iam::{DEFAULT_ACCOUNT}:role/{name}");
+        let xml = self.query(
+            "sts",
+            "2011-06-15",
+            &[
+                ("Action", "AssumeRole"),
+                ("RoleArn", &arn),
+                ("RoleSessionName", "test"),
+            ],
+        );
+        let text = |tag| xml_text(&xml, tag).unwrap_or_else(|| panic!("AssumeRole: no {tag}"));
+        SessionKey {
+            key: AccessKey {
+                id: text("AccessKeyId"),
+                secret: text("SecretAccessKey"),
+            },
+            token: text("SessionToken"),
+        }
+    }
+
     /// One ECR JSON-API action (e.g. `CreateRepository`), sent unsigned like
     /// [`Moto::iam`]; returns the parsed answer. Only while auth is off.
     pub fn ecr(&self, action: &str, body: &serde_json::Value) -> serde_json::Value {
@@ -408,11 +467,16 @@ impl Moto {
     /// `Authorization` header so moto routes it to IAM). Only valid while auth
     /// checking is off or an unchecked action is left.
     fn iam(&self, params: &[(&str, &str)]) -> String {
+        self.query("iam", "2010-05-08", params)
+    }
+
+    /// One query-API action of `service`, sent unsigned as [`Moto::iam`].
+    fn query(&self, service: &str, version: &str, params: &[(&str, &str)]) -> String {
         let mut form: Vec<String> = params
             .iter()
             .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
             .collect();
-        form.push("Version=2010-05-08".into());
+        form.push(format!("Version={version}"));
         let body = form.join("&");
         let (status, text) = self.request(
             "POST",
@@ -420,8 +484,10 @@ impl Moto {
             &[
                 (
                     "Authorization",
-                    "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20150101/us-east-1/iam/aws4_request, \
-                     SignedHeaders=host, Signature=0000",
+                    &format!(
+                        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20150101/us-east-1/{service}/aws4_request, \
+                         SignedHeaders=host, Signature=0000"
+                    ),
                 ),
                 (
                     "Content-Type",
@@ -430,7 +496,7 @@ impl Moto {
             ],
             body.as_bytes(),
         );
-        assert_eq!(status, 200, "IAM {:?} failed: {text}", params[0].1);
+        assert_eq!(status, 200, "{service} {:?} failed: {text}", params[0].1);
         text
     }
 

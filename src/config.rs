@@ -243,9 +243,16 @@ fn env_keys_warning(var: &impl Fn(&str) -> Option<String>) -> Option<String> {
 /// provider answers with are named by their access key ID (not secret);
 /// otherwise (no keys, or half of them, which the SDK ignores) the chain
 /// goes on, and the identity is what selects its answer: the variables
-/// the later links read, and the home directory its files are found
-/// below. That stays the same across the sessions of an assumed role.
+/// the later links read, the home directory its files are found below,
+/// and the version of those files ([`file_stamp`]), since a profile's SSO
+/// account and role, `role_arn`, `source_profile` and `credential_process`
+/// are written there. That stays the same across the sessions of an
+/// assumed role; an edit of either file is a miss.
 pub fn cache_identity(var: &impl Fn(&str) -> Option<String>) -> String {
+    cache_identity_at(var, std::time::SystemTime::now())
+}
+
+fn cache_identity_at(var: &impl Fn(&str) -> Option<String>, now: std::time::SystemTime) -> String {
     if let Some(key_id) = env_key_id(var) {
         return format!("env:{key_id}");
     }
@@ -265,7 +272,104 @@ pub fn cache_identity(var: &impl Fn(&str) -> Option<String>) -> String {
     if let Some(home) = home_dir(var) {
         id.push_str(&format!("\0home={}", home.display()));
     }
+    for (name, default) in AWS_FILES {
+        if let Some(path) = aws_file(name, default, var) {
+            id.push_str(&format!("\0{name}@{}", file_stamp(&path, now)));
+        }
+    }
     id
+}
+
+/// The shared AWS files: the variable naming each, and its place below the
+/// home directory.
+pub const AWS_FILES: [(&str, &str); 2] = [
+    ("AWS_CONFIG_FILE", ".aws/config"),
+    ("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials"),
+];
+
+/// The largest AWS config or credentials file read. A file with hundreds
+/// of profiles is well under a megabyte.
+pub const MAX_AWS_FILE: u64 = 4 << 20;
+
+/// Where the SDK reads one of [`AWS_FILES`]: the variable's path (`~` as
+/// its first component is the home directory), else `default` below the
+/// home directory; `None` without either.
+pub fn aws_file(
+    name: &str,
+    default: &str,
+    var: &impl Fn(&str) -> Option<String>,
+) -> Option<PathBuf> {
+    let home = home_dir(var);
+    match var(name) {
+        Some(p) => {
+            let p = Path::new(&p);
+            let mut parts = p.components();
+            Some(match (parts.next(), home) {
+                (Some(std::path::Component::Normal(first)), Some(home)) if first == "~" => {
+                    home.join(parts.as_path())
+                }
+                _ => p.to_owned(),
+            })
+        }
+        None => home.map(|h| h.join(default)),
+    }
+}
+
+/// How recently a file may have changed for its timestamps not to be
+/// trusted alone: they tick coarsely (a jiffy on Linux, 2 s on FAT), so two
+/// writes of the same size in one tick look alike.
+const RACY_WINDOW: Duration = Duration::from_secs(5);
+
+/// A file's version without reading it: path, size, times and (on Unix)
+/// device and inode, so that an edit, a rename over it or a restored copy
+/// changes it. A file changed within [`RACY_WINDOW`] of `now` (or in the
+/// future) also contributes a digest of its contents, as git treats a
+/// "racily clean" file: only then is it read.
+pub fn file_stamp(path: &Path, now: std::time::SystemTime) -> String {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return format!("{}:absent", path.display());
+        }
+        // Unreadable: the miss's read reports it.
+        Err(_) => return format!("{}:unreadable", path.display()),
+    };
+    let nanos = |t: std::io::Result<std::time::SystemTime>| {
+        t.ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos())
+    };
+    let modified = nanos(meta.modified());
+    #[cfg(unix)]
+    let (changed, inode) = {
+        use std::os::unix::fs::MetadataExt;
+        let changed = u128::try_from(meta.ctime())
+            .ok()
+            .map_or(0, |s| s * 1_000_000_000 + meta.ctime_nsec().max(0) as u128);
+        (changed, format!("{}:{}", meta.dev(), meta.ino()))
+    };
+    #[cfg(not(unix))]
+    let (changed, inode) = (modified, String::new());
+    let mut stamp = format!(
+        "{}:{}:{modified}:{changed}:{inode}",
+        path.display(),
+        meta.len()
+    );
+    let age = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+        .checked_sub(changed.max(modified));
+    if age.is_none_or(|a| a < RACY_WINDOW.as_nanos()) {
+        match crate::helper::fsutil::read_bounded(path, MAX_AWS_FILE) {
+            Ok(bytes) => {
+                let digest = sha2::Sha256::digest(&bytes);
+                let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+                stamp.push_str(&format!(":sha256:{hex}"));
+            }
+            Err(_) => stamp.push_str(":unread"),
+        }
+    }
+    stamp
 }
 
 fn truthy(v: &str) -> bool {
@@ -763,6 +867,124 @@ mod tests {
             }
         }
         assert!(!id(&[container[0], container[1]]).contains("tok"));
+    }
+
+    /// A home with both AWS files, and the lookup that names it.
+    fn aws_home() -> (tempfile::TempDir, impl Fn(&str) -> Option<String>) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(".aws")).unwrap();
+        let home = dir.path().to_string_lossy().into_owned();
+        let var = move |k: &str| (k == "HOME").then(|| home.clone());
+        (dir, var)
+    }
+
+    const SSO_A: &str = "[profile dev]\nsso_session = corp\nsso_account_id = 111111111111\nsso_role_name = ReadOnly\n\n[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\n";
+
+    /// The case: the same AWS_PROFILE in the same file, whose SSO
+    /// account (or role, role_arn, credential_process) was edited, is
+    /// another principal: its identity changes, however soon after.
+    #[test]
+    fn an_edit_of_the_aws_files_changes_the_identity() {
+        let (dir, var) = aws_home();
+        let config = dir.path().join(".aws/config");
+        let settled = |now: std::time::SystemTime| now + Duration::from_secs(3600);
+        std::fs::write(&config, SSO_A).unwrap();
+        let now = std::time::SystemTime::now();
+        let before = cache_identity_at(&var, now);
+        // Same size, rewritten in place within one timestamp tick: only
+        // the racy window's digest tells them apart.
+        std::fs::write(&config, SSO_A.replace("111111111111", "222222222222")).unwrap();
+        assert_ne!(cache_identity_at(&var, now), before);
+        std::fs::write(&config, SSO_A.replace("ReadOnly", "PowerUsr")).unwrap();
+        assert_ne!(cache_identity_at(&var, now), before);
+        // Settled files are told apart by their stamp alone, unread.
+        let a = cache_identity_at(&var, settled(now));
+        std::fs::write(&config, SSO_A.replace("ReadOnly", "Admin")).unwrap();
+        let b = cache_identity_at(&var, settled(now));
+        assert_ne!(a, b);
+        assert!(!b.contains("sha256"), "{b}");
+        // Replaced by a rename (as editors save), same size and contents.
+        let tmp = dir.path().join(".aws/config.new");
+        std::fs::write(&tmp, SSO_A.replace("ReadOnly", "Admin")).unwrap();
+        std::fs::rename(&tmp, &config).unwrap();
+        assert_ne!(cache_identity_at(&var, settled(now)), b);
+        // The credentials file counts as much (a source_profile's keys).
+        let c = cache_identity_at(&var, settled(now));
+        std::fs::write(
+            dir.path().join(".aws/credentials"),
+            "[base]\naws_access_key_id = AKIA2\n",
+        )
+        .unwrap();
+        assert_ne!(cache_identity_at(&var, settled(now)), c);
+    }
+
+    /// An untouched file keeps its identity: a hit stays a hit, and past
+    /// the racy window the file is not read.
+    #[test]
+    fn untouched_aws_files_keep_the_identity() {
+        let (dir, var) = aws_home();
+        std::fs::write(dir.path().join(".aws/config"), SSO_A).unwrap();
+        let later = std::time::SystemTime::now() + Duration::from_secs(3600);
+        let id = cache_identity_at(&var, later);
+        assert_eq!(
+            cache_identity_at(&var, later + Duration::from_secs(7200)),
+            id
+        );
+        assert!(!id.contains("sha256"), "{id}");
+        // Within the window the digest is in, the same each time.
+        let now = std::time::SystemTime::now();
+        let racy = cache_identity_at(&var, now);
+        assert!(racy.contains("sha256"), "{racy}");
+        assert_eq!(cache_identity_at(&var, now), racy);
+        // Never the file's contents, only their digest.
+        assert!(!racy.contains("ReadOnly"), "{racy}");
+        // A file that appears, or goes, changes it too.
+        std::fs::remove_file(dir.path().join(".aws/config")).unwrap();
+        let gone = cache_identity_at(&var, later);
+        assert_ne!(gone, id);
+        assert!(gone.contains("absent"), "{gone}");
+    }
+
+    /// The environment's keys end the chain: the files are not looked at.
+    #[test]
+    fn static_keys_do_not_stamp_the_aws_files() {
+        let (dir, home) = aws_home();
+        std::fs::write(dir.path().join(".aws/config"), SSO_A).unwrap();
+        let var = |k: &str| match k {
+            "AWS_ACCESS_KEY_ID" => Some("AKIA1".to_owned()),
+            "AWS_SECRET_ACCESS_KEY" => Some("s".to_owned()),
+            _ => home(k),
+        };
+        assert_eq!(cache_identity(&var), "env:AKIA1");
+    }
+
+    #[test]
+    fn the_aws_files_are_found_as_the_sdk_finds_them() {
+        let var = |vars: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let config = |vars| aws_file("AWS_CONFIG_FILE", ".aws/config", &var(vars));
+        assert_eq!(
+            config(&[("HOME", "/h")]).as_deref(),
+            Some(Path::new("/h/.aws/config"))
+        );
+        assert_eq!(
+            config(&[("HOME", "/h"), ("AWS_CONFIG_FILE", "/etc/aws")]).as_deref(),
+            Some(Path::new("/etc/aws"))
+        );
+        assert_eq!(
+            config(&[("HOME", "/h"), ("AWS_CONFIG_FILE", "~/c")]).as_deref(),
+            Some(Path::new("/h/c"))
+        );
+        assert_eq!(
+            config(&[("AWS_CONFIG_FILE", "~/c")]).as_deref(),
+            Some(Path::new("~/c"))
+        );
+        assert_eq!(config(&[]), None);
     }
 
     #[test]

@@ -14,9 +14,8 @@ use crate::config;
 use crate::helper::fsutil::read_bounded;
 use crate::helper::token::TokenError;
 
-/// The largest config or credentials file read. A file with hundreds of
-/// profiles is well under a megabyte.
-pub(super) const MAX_PROFILE_FILE: u64 = 4 << 20;
+/// The largest config or credentials file read.
+pub(super) const MAX_PROFILE_FILE: u64 = config::MAX_AWS_FILE;
 
 /// One of the two files: where it is, and what it holds (empty when it
 /// does not exist, as for the SDK).
@@ -94,19 +93,14 @@ impl SharedConfig {
 
 impl SharedFile {
     fn read(var: &'static str, default: &str) -> Result<SharedFile, TokenError> {
-        let path = match config::var(var) {
-            Some(p) => expand_home(&p),
-            None => match config::home_dir(&config::var) {
-                Some(home) => home.join(default),
-                // No home: nothing to read, as for the SDK.
-                None => {
-                    return Ok(SharedFile {
-                        var,
-                        path: PathBuf::from("~").join(default),
-                        contents: String::new(),
-                    });
-                }
-            },
+        // The same path the cache identity stamps.
+        let Some(path) = config::aws_file(var, default, &config::var) else {
+            // No home: nothing to read, as for the SDK.
+            return Ok(SharedFile {
+                var,
+                path: PathBuf::from("~").join(default),
+                contents: String::new(),
+            });
         };
         let bytes = match read_bounded(&path, MAX_PROFILE_FILE) {
             Ok(bytes) => bytes,
@@ -129,18 +123,5 @@ impl SharedFile {
             path,
             contents,
         })
-    }
-}
-
-/// `~` as the path's first component is the home directory, as the SDK
-/// expands it; without a home the path stays as it is.
-fn expand_home(path: &str) -> PathBuf {
-    let p = std::path::Path::new(path);
-    let mut parts = p.components();
-    match (parts.next(), config::home_dir(&config::var)) {
-        (Some(std::path::Component::Normal(first)), Some(home)) if first == "~" => {
-            home.join(parts.as_path())
-        }
-        _ => p.to_owned(),
     }
 }

@@ -234,3 +234,309 @@ fn without_the_file_nothing_changes() {
     assert_eq!(run.stderr(), "");
     assert_eq!(keys_seen(&fake), [CALLER_KEY]);
 }
+
+/// A target registry in another region than `A`, and an alias for it.
+const TARGET: &str = "111111111111.dkr.ecr.eu-west-1.amazonaws.com";
+const ALIAS: &str = "images.corp.example";
+
+fn alias_rule(extra: &str) -> String {
+    format!("[[registry]]\nhost = \"{ALIAS}\"\nregistry = \"{TARGET}\"\n{extra}")
+}
+
+/// `get` for an alias: the registry's token (asked for the registry's
+/// account, in its region), under the name docker asked for; then the
+/// registry's own host is a hit on the same entry: one API call for both.
+#[test]
+fn an_alias_is_served_its_registrys_token_from_the_same_entry() {
+    let fake = FakeEcr::start();
+    let mut sb = sandbox_with(&fake, &alias_rule(""));
+    sb.with_credentials(CALLER_KEY, "caller-secret");
+    let asked = format!("https://{ALIAS}");
+    let via_alias = sb.get(&asked).credentials();
+    assert_eq!(via_alias["ServerURL"], asked.as_str());
+    assert_eq!(via_alias["Username"], "AWS");
+    assert_eq!(fake.registry_ids(), [vec!["111111111111".to_owned()]]);
+    assert_eq!(fake.call_log()[0].region.as_deref(), Some("eu-west-1"));
+    // The registry itself, and the alias again (with a port, as docker
+    // may send it): hits on the one entry.
+    let direct = sb.get(TARGET).credentials();
+    assert_eq!(direct["Secret"], via_alias["Secret"]);
+    assert_eq!(direct["ServerURL"], TARGET);
+    assert_eq!(
+        sb.get(&format!("{ALIAS}:443")).secret(),
+        via_alias["Secret"]
+    );
+    assert_eq!(fake.calls(), 1);
+    // `list` reads the cache alone: the registry, by its own host.
+    let list: serde_json::Value = serde_json::from_str(&sb.run(&["list"], "").stdout()).unwrap();
+    assert_eq!(
+        list,
+        serde_json::json!({ format!("https://{TARGET}"): "AWS" })
+    );
+    // A host no rule names is still no ECR host: nothing reaches AWS.
+    sb.get("other.corp.example").assert_not_found();
+    assert_eq!(fake.calls(), 1);
+}
+
+/// An alias rule's own profile is used for the alias, in an entry of its
+/// own; an alias with none takes the registry's rule, as if its host had
+/// been asked for.
+#[test]
+fn an_alias_uses_its_own_profile_or_else_the_registrys_rule() {
+    let fake = FakeEcr::start();
+    let config = format!(
+        "{}profile = \"alias-profile\"\n\n\
+         [[registry]]\nhost = \"plain.corp.example\"\nregistry = \"{B}\"\n\n\
+         [[registry]]\naccount = \"222222222222\"\nprofile = \"registry-profile\"\n",
+        alias_rule("")
+    );
+    let mut sb = sandbox_with(&fake, &config);
+    let creds = sb.path().join("aws-credentials");
+    std::fs::write(
+        &creds,
+        "[alias-profile]\naws_access_key_id = AKIAALIAS00000000001\naws_secret_access_key = a\n\
+         [registry-profile]\naws_access_key_id = AKIAREGISTRY00000001\naws_secret_access_key = r\n",
+    )
+    .unwrap();
+    sb.set("AWS_SHARED_CREDENTIALS_FILE", creds.to_str().unwrap())
+        .with_credentials(CALLER_KEY, "caller-secret");
+    sb.get(ALIAS).credentials();
+    // The registry itself is asked by the caller: another principal,
+    // another entry.
+    sb.get(TARGET).credentials();
+    sb.get("plain.corp.example").credentials();
+    // The registry's own host shares the plain alias's entry.
+    sb.get(B).credentials();
+    sb.get(ALIAS).credentials();
+    assert_eq!(
+        keys_seen(&fake),
+        ["AKIAALIAS00000000001", CALLER_KEY, "AKIAREGISTRY00000001"]
+    );
+    assert_eq!(
+        fake.registry_ids(),
+        [
+            vec!["111111111111".to_owned()],
+            vec!["111111111111".to_owned()],
+            vec!["222222222222".to_owned()]
+        ]
+    );
+}
+
+/// Bad alias rules name their line and the fix, for the alias and for
+/// every registry; nothing reaches AWS, and `configure` writes nothing.
+#[test]
+fn bad_alias_rules_are_named_with_their_line_and_lose_nothing() {
+    let fake = FakeEcr::start();
+    let table = [
+        (
+            format!("[[registry]]\nhost = \"*.corp.example\"\nregistry = \"{TARGET}\"\n"),
+            ":1: ",
+            "one exact host",
+        ),
+        (
+            format!("[[registry]]\nhost = \"{A}\"\nregistry = \"{TARGET}\"\n"),
+            ":1: ",
+            "an Amazon ECR host itself",
+        ),
+        (
+            format!("[[registry]]\nhost = \"{ALIAS}\"\nregistry = \"public.ecr.aws\"\n"),
+            ":1: ",
+            "pull-through cache",
+        ),
+        (
+            format!("[[registry]]\nhost = \"{ALIAS}\"\nregistry = \"registry.corp.example\"\n"),
+            ":1: ",
+            "not an Amazon ECR registry host",
+        ),
+        (
+            format!(
+                "\n[[registry]]\naccount = \"111111111111\"\nhost = \"{ALIAS}\"\nregistry = \"{TARGET}\"\n"
+            ),
+            ":2: ",
+            "cannot narrow",
+        ),
+        (
+            format!("{}\n{}", alias_rule(""), alias_rule("")),
+            ":5: ",
+            "already an alias, at line 1",
+        ),
+    ];
+    for (text, line, words) in table {
+        let mut sb = sandbox_with(&fake, &text);
+        sb.with_credentials(CALLER_KEY, "caller-secret");
+        sb.unset("AWS_ECR_LOG").unset("AWS_ECR_LOG_FILE");
+        let path = sb.var("AWS_ECR_CONFIG_FILE").unwrap();
+        for host in [ALIAS, B] {
+            let run = sb.get(host);
+            run.assert_not_found();
+            let stderr = run.stderr();
+            assert!(
+                stderr.contains(&format!("{path}{line}")) && stderr.contains(words),
+                "{text:?} {host}: {stderr}"
+            );
+            assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        }
+        let docker = sb.path().join("docker-config.json");
+        let before = "{\n  \"auths\": {}\n}\n";
+        std::fs::write(&docker, before).unwrap();
+        let run = sb.run(
+            &[
+                "configure",
+                "--registry",
+                ALIAS,
+                "--docker-config",
+                docker.to_str().unwrap(),
+            ],
+            "",
+        );
+        assert_eq!(run.code(), Some(1), "{text:?}: {}", run.stderr());
+        assert!(
+            run.stderr().contains(&format!("{path}{line}")),
+            "{}",
+            run.stderr()
+        );
+        assert_eq!(std::fs::read_to_string(&docker).unwrap(), before);
+    }
+    assert_eq!(fake.calls(), 0);
+}
+
+/// `configure` writes the credHelpers entry for an alias a rule names
+/// (docker asks the helper by that name), and says for which registry;
+/// a non-ECR host no rule names is refused, as before.
+#[test]
+fn configure_accepts_an_alias_and_refuses_other_hosts() {
+    let fake = FakeEcr::start();
+    let sb = sandbox_with(&fake, &alias_rule(""));
+    let path = sb.var("AWS_ECR_CONFIG_FILE").unwrap();
+    let docker = sb.path().join("docker-config.json");
+    let configure = |registry: &str| {
+        sb.run(
+            &[
+                "configure",
+                "--registry",
+                registry,
+                "--docker-config",
+                docker.to_str().unwrap(),
+            ],
+            "",
+        )
+    };
+    let run = configure(ALIAS);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr());
+    assert!(
+        run.stderr()
+            .contains(&format!("{ALIAS} is an alias ({path} line 1) for {TARGET}")),
+        "{}",
+        run.stderr()
+    );
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&docker).unwrap()).unwrap();
+    assert_eq!(
+        written,
+        serde_json::json!({"credHelpers": {ALIAS: "ecr-login"}})
+    );
+    let run = configure("other.corp.example");
+    assert_eq!(run.code(), Some(1));
+    assert!(
+        run.stderr()
+            .contains("\"other.corp.example\" is not an Amazon ECR registry host"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&docker).unwrap())
+            .unwrap(),
+        written
+    );
+    assert_eq!(fake.calls(), 0);
+}
+
+/// `doctor` on an image named by an alias: it says which rule makes the
+/// host an alias, checks docker's entry for that name, then checks the
+/// registry's token and image as a pull would.
+#[test]
+#[cfg_attr(
+    windows,
+    ignore = "needs moto: the Windows tests run under wine, which cannot start the Linux moto_server"
+)]
+fn doctor_explains_an_alias_and_checks_its_registry() {
+    use crate::support::moto::DEFAULT_ACCOUNT;
+    if !support::require(Need::Moto) {
+        return;
+    }
+    let moto = Moto::start_with_live_tokens();
+    moto.ecr(
+        "CreateRepository",
+        &serde_json::json!({"repositoryName": "team/app"}),
+    );
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 2, "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},
+        "layers": []
+    });
+    moto.ecr(
+        "PutImage",
+        &serde_json::json!({"repositoryName": "team/app", "imageManifest": manifest.to_string(), "imageTag": "1.0"}),
+    );
+    let target = format!("{DEFAULT_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com");
+    let mut sb = Sandbox::new();
+    moto.attach(&mut sb);
+    let rules = sb.path().join("ecr-login.toml");
+    std::fs::write(
+        &rules,
+        format!("# the registry's stable name\n[[registry]]\nhost = \"{ALIAS}\"\nregistry = \"{target}\"\n"),
+    )
+    .unwrap();
+    let docker = sb.path().join("docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    let bin = support::binary().parent().unwrap().to_owned();
+    let path = std::env::join_paths(
+        std::iter::once(bin).chain(std::env::split_paths(&sb.var("PATH").unwrap_or_default())),
+    )
+    .unwrap();
+    sb.with_credentials("AKIAIOSFODNN7EXAMPLE", "secret")
+        .set("AWS_ENDPOINT_URL_STS", &moto.endpoint())
+        .set("AWS_ECR_CONFIG_FILE", rules.to_str().unwrap())
+        .set("DOCKER_CONFIG", docker.to_str().unwrap())
+        .set("PATH", path.to_str().unwrap());
+    let doctor = |image: &str| {
+        let run = sb.run(&["doctor", "--json", image], "");
+        let report: serde_json::Value = serde_json::from_str(&run.stdout())
+            .unwrap_or_else(|e| panic!("{e}: {} / {}", run.stdout(), run.stderr()));
+        (run.code(), report)
+    };
+    let image = format!("{ALIAS}/team/app:1.0");
+    // Not routed yet: the fix is configure for the alias's own name.
+    let (code, report) = doctor(&image);
+    assert_eq!(code, Some(3), "{report:#}");
+    assert!(
+        report["steps"][1]["fix"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("configure --registry {ALIAS}")),
+        "{report:#}"
+    );
+    let run = sb.run(&["configure", "--registry", ALIAS], "");
+    assert_eq!(run.code(), Some(0), "{}", run.stderr());
+    let (code, report) = doctor(&image);
+    assert_eq!(code, Some(0), "{report:#}");
+    let steps = report["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 5, "{report:#}");
+    assert_eq!(
+        steps[0]["detail"],
+        format!(
+            "{ALIAS} is an alias ({} line 2) for {target}: account {DEFAULT_ACCOUNT}, region us-east-1, partition aws",
+            rules.display()
+        )
+        .as_str()
+    );
+    assert!(
+        steps[3]["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("account {DEFAULT_ACCOUNT}")),
+        "{report:#}"
+    );
+    assert!(steps.iter().all(|s| s["ok"] == true), "{report:#}");
+}

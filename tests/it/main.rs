@@ -51,6 +51,7 @@ mod packaging;
 mod policy;
 mod registries;
 mod shared_machine;
+mod sources_laptop;
 mod sources_machine;
 mod throttling;
 // The harness: not every suite uses every part of it.

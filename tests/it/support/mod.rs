@@ -9,6 +9,7 @@ pub mod need;
 #[cfg(target_os = "linux")]
 pub mod netns;
 pub mod proxy;
+pub mod sso_portal;
 pub mod tls;
 
 pub use need::{Need, require};

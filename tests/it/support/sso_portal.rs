@@ -1,0 +1,290 @@
+//! A fake IAM Identity Center (SSO) portal: `GetRoleCredentials` as
+//! `aws-sdk-sso` sends it (`GET /federation/credentials?role_name=R&account_id=A`
+//! with the access token in `x-amz-sso_bearer_token`), on plain HTTP on
+//! 127.0.0.1: put a `TlsForwarder` with a certificate for
+//! `portal.sso.<region>.amazonaws.com` in front, and reach that from a
+//! network namespace (`support::netns`). Also the SSO token cache file the
+//! SDK reads (`~/.aws/sso/cache/<sha1>.json`, aws-config's `sso/cache.rs`).
+//!
+//! The portal answers a known token for a granted (account, role) with the
+//! key given for it; an unknown token with 401 `UnauthorizedException`, as
+//! the real one answers an expired or revoked session; an unknown role with
+//! 403 `ForbiddenException`. It records each request, never the token.
+//! Linux only, as the namespace tests that use it.
+#![cfg(target_os = "linux")]
+
+use std::collections::HashMap;
+use std::io::{self, BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::loopback::LoopbackServer;
+use super::moto::AccessKey;
+
+/// The credentials the portal hands out for one (account, role).
+#[derive(Clone)]
+pub struct RoleKey {
+    pub key: AccessKey,
+    pub session_token: Option<String>,
+}
+
+/// One `GetRoleCredentials` the portal received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortalCall {
+    pub account_id: String,
+    pub role_name: String,
+    /// Whether the bearer token was one the portal knows.
+    pub token_known: bool,
+}
+
+#[derive(Default)]
+struct State {
+    tokens: Vec<String>,
+    roles: HashMap<(String, String), RoleKey>,
+    calls: Vec<PortalCall>,
+}
+
+pub struct SsoPortal {
+    server: LoopbackServer,
+    state: Arc<Mutex<State>>,
+}
+
+impl SsoPortal {
+    pub fn start() -> SsoPortal {
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = Arc::clone(&state);
+        let server = LoopbackServer::start("sso-portal", move |stream, _| {
+            let _ = serve(stream, &shared);
+        });
+        SsoPortal { server, state }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr()
+    }
+
+    /// Accepts `token` as a signed-in session's access token.
+    pub fn accept_token(&self, token: &str) {
+        self.state.lock().unwrap().tokens.push(token.to_owned());
+    }
+
+    /// Grants (account, role): its credentials are `key`.
+    pub fn grant(&self, account_id: &str, role_name: &str, key: RoleKey) {
+        self.state
+            .lock()
+            .unwrap()
+            .roles
+            .insert((account_id.to_owned(), role_name.to_owned()), key);
+    }
+
+    pub fn calls(&self) -> Vec<PortalCall> {
+        self.state.lock().unwrap().calls.clone()
+    }
+}
+
+/// Where the SDK looks for the cached token of `identifier` below `home`:
+/// the `sso-session` section's name for an `sso-session` profile, the
+/// `sso_start_url` for a legacy one.
+pub fn token_cache_path(home: &Path, identifier: &str) -> PathBuf {
+    // SHA-1 is no dependency of ours: coreutils' (these tests are Linux's).
+    let mut child = std::process::Command::new("sha1sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("sha1sum (coreutils)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(identifier.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let hex = String::from_utf8(out.stdout).unwrap();
+    let hex = hex.split_whitespace().next().expect("sha1sum's digest");
+    assert_eq!(hex.len(), 40, "{hex}");
+    home.join(".aws/sso/cache").join(format!("{hex}.json"))
+}
+
+/// Writes the cached token for `identifier` as `aws sso login` leaves it,
+/// expiring `expires_in` from now (negative: expired that long ago). No
+/// refresh token: an `sso-session` token near expiry is then not refreshed
+/// through SSO OIDC, and an expired one is refused by the SDK.
+pub fn write_cached_token(
+    home: &Path,
+    identifier: &str,
+    access_token: &str,
+    start_url: &str,
+    region: &str,
+    expires_in: i64,
+) -> PathBuf {
+    let path = token_cache_path(home, identifier);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let token = serde_json::json!({
+        "startUrl": start_url,
+        "region": region,
+        "accessToken": access_token,
+        "expiresAt": rfc3339(now + expires_in),
+    });
+    std::fs::write(&path, token.to_string()).unwrap();
+    path
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for Unix seconds (days to civil date: Howard
+/// Hinnant's algorithm).
+fn rfc3339(secs: i64) -> String {
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn serve(stream: TcpStream, state: &Mutex<State>) -> io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        let target = line.split_whitespace().nth(1).unwrap_or("").to_owned();
+        let mut headers = Vec::new();
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h)? == 0 {
+                return Ok(());
+            }
+            let h = h.trim_end_matches(['\r', '\n']);
+            if h.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+            }
+        }
+        // GET carries no body (the SDK sends none).
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let (status, error, body) = answer(state, &target, header("x-amz-sso_bearer_token"));
+        let mut head = format!(
+            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        if let Some(e) = error {
+            head.push_str(&format!("x-amzn-ErrorType: {e}\r\n"));
+        }
+        head.push_str("\r\n");
+        writer.write_all(head.as_bytes())?;
+        writer.write_all(body.as_bytes())?;
+        writer.flush()?;
+    }
+}
+
+fn answer(
+    state: &Mutex<State>,
+    target: &str,
+    token: Option<&str>,
+) -> (&'static str, Option<&'static str>, String) {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let param = |name: &str| {
+        query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_owned())
+    };
+    if path != "/federation/credentials" {
+        return (
+            "404 Not Found",
+            Some("NotFoundException"),
+            r#"{"message":"not GetRoleCredentials"}"#.into(),
+        );
+    }
+    let (account_id, role_name) = (
+        param("account_id").unwrap_or_default(),
+        param("role_name").unwrap_or_default(),
+    );
+    let mut state = state.lock().unwrap();
+    let token_known = token.is_some_and(|t| state.tokens.iter().any(|k| k == t));
+    state.calls.push(PortalCall {
+        account_id: account_id.clone(),
+        role_name: role_name.clone(),
+        token_known,
+    });
+    if !token_known {
+        return (
+            "401 Unauthorized",
+            Some("UnauthorizedException"),
+            r#"{"message":"Session token not found or invalid"}"#.into(),
+        );
+    }
+    let Some(role) = state.roles.get(&(account_id, role_name)) else {
+        return (
+            "403 Forbidden",
+            Some("ForbiddenException"),
+            r#"{"message":"No access"}"#.into(),
+        );
+    };
+    let expiration = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        + 3_600_000;
+    let mut creds = serde_json::json!({
+        "accessKeyId": role.key.id,
+        "secretAccessKey": role.key.secret,
+        "expiration": expiration as u64,
+    });
+    if let Some(t) = &role.session_token {
+        creds["sessionToken"] = t.clone().into();
+    }
+    (
+        "200 OK",
+        None,
+        serde_json::json!({ "roleCredentials": creds }).to_string(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_token_cache_is_named_by_the_sha1_of_its_identifier() {
+        let path = super::token_cache_path(std::path::Path::new("/h"), "abc");
+        assert_eq!(
+            path,
+            std::path::Path::new("/h/.aws/sso/cache/a9993e364706816aba3e25717850c26c9cd0d89d.json")
+        );
+    }
+
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(super::rfc3339(1_764_936_000), "2025-12-05T12:00:00Z");
+    }
+}

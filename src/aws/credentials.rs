@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use aws_config::Region;
 use aws_config::meta::credentials::CredentialsProviderChain;
-use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
 
 use super::errors::{assume_role_failure, describe};
 use super::{AwsTokenSource, SESSION_NAME};
@@ -37,6 +38,63 @@ fn check_token_files() -> Result<(), TokenError> {
         }
     }
     Ok(())
+}
+
+/// The container credentials link, whose failures name the endpoint and
+/// where its token came from: the SDK's own say only "Non-success status
+/// from HTTP credential provider: StatusCode(401)", which does not tell an
+/// ECS task or an EKS pod which of its settings was refused.
+#[derive(Debug)]
+struct NamedContainerEndpoint(aws_config::ecs::EcsCredentialsProvider);
+
+impl ProvideCredentials for NamedContainerEndpoint {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(async move {
+            self.0.provide_credentials().await.map_err(|e| match e {
+                // Not configured: the chain goes on to instance metadata.
+                CredentialsError::CredentialsNotLoaded(_) => e,
+                e => CredentialsError::provider_error(ContainerEndpointFailure(e)),
+            })
+        })
+    }
+}
+
+/// "the container credentials endpoint <where it was named> failed", over
+/// the provider's causes.
+#[derive(Debug)]
+struct ContainerEndpointFailure(CredentialsError);
+
+impl std::fmt::Display for ContainerEndpointFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let var = crate::config::var;
+        f.write_str("the container credentials endpoint")?;
+        if let Some(uri) = var("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") {
+            write!(f, " (ECS: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI={uri})")?;
+        } else if let Some(uri) = var("AWS_CONTAINER_CREDENTIALS_FULL_URI") {
+            write!(f, " {uri} (AWS_CONTAINER_CREDENTIALS_FULL_URI)")?;
+        }
+        // The token itself is a secret: only where it came from.
+        if let Some(path) = var("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE") {
+            write!(
+                f,
+                " with the token in AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE {path}"
+            )?;
+        } else if var("AWS_CONTAINER_AUTHORIZATION_TOKEN").is_some() {
+            f.write_str(" with the token in AWS_CONTAINER_AUTHORIZATION_TOKEN")?;
+        }
+        f.write_str(" failed")
+    }
+}
+
+impl std::error::Error for ContainerEndpointFailure {
+    // The provider's causes, not its own "an error occurred while loading
+    // credentials", which the chain's error already says.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.0)
+    }
 }
 
 impl AwsTokenSource {
@@ -91,9 +149,11 @@ impl AwsTokenSource {
                         )
                         .or_else(
                             "EcsContainer",
-                            aws_config::ecs::EcsCredentialsProvider::builder()
-                                .configure(&pc)
-                                .build(),
+                            NamedContainerEndpoint(
+                                aws_config::ecs::EcsCredentialsProvider::builder()
+                                    .configure(&pc)
+                                    .build(),
+                            ),
                         )
                         .or_else(
                             "Ec2InstanceMetadata",
@@ -137,7 +197,6 @@ impl AwsTokenSource {
                     }
                     // Asked now, so that a refusal is STS's, in its words,
                     // not a failure of whichever call would have signed.
-                    use aws_credential_types::provider::ProvideCredentials;
                     let credentials = builder
                         .build_from_provider(base)
                         .await

@@ -21,9 +21,11 @@
 
 #![cfg(target_os = "linux")] // network and mount namespaces: Linux only
 
-use crate::support::metadata::{Behaviour, FakeImds, RoleCredentials};
+use std::time::{Duration, Instant};
+
+use crate::support::metadata::{Behaviour, FakeContainerCreds, FakeImds, RoleCredentials};
 use crate::support::moto::{AccessKey, Moto, SessionKey, moto_password};
-use crate::support::netns::{HTTPS_ON_LOOPBACK, IMDS_ADDR, Netns};
+use crate::support::netns::{ECS_ADDR, EKS_POD_IDENTITY_ADDR, HTTPS_ON_LOOPBACK, IMDS_ADDR, Netns};
 use crate::support::tls::{TestCa, TlsForwarder};
 use crate::support::{self, Need, Run, Sandbox};
 
@@ -80,8 +82,9 @@ fn role_credentials(session: &SessionKey) -> RoleCredentials {
 }
 
 impl World {
-    /// The run got moto's token for ACCOUNT, from exactly `calls` requests
-    /// in all, the last signed by `key` and carrying `session_token`.
+    /// The run got moto's token for ACCOUNT; moto has had exactly `calls`
+    /// requests in all (so a hit adds none), the last signed by `key` with
+    /// `session_token`, for ACCOUNT, at the API's real name.
     fn assert_token(&self, run: &Run, calls: usize, key: &AccessKey, session_token: Option<&str>) {
         assert_eq!(run.code(), Some(0), "get failed; log:\n{}", self.sb.log());
         let creds = run.credentials();
@@ -146,4 +149,236 @@ fn imds_key_that_moto_does_not_verify_is_refused() {
     run.assert_not_found_cleanly();
     assert_eq!(w.moto.ecr_token_requests().len(), 1, "moto was not asked");
     assert_eq!(imds.credential_fetches(), 1);
+}
+
+/// Cache entries (`*.json`) in the sandbox's cache directory.
+fn cache_entries(sb: &Sandbox) -> usize {
+    std::fs::read_dir(sb.cache_dir())
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+// --- ECS task role and EKS Pod Identity ---------------------------------------
+
+/// ECS's relative URI: a path on 169.254.170.2.
+const ECS_PATH: &str = "/v2/credentials/6f1c6a36-9b4e-4d3c-a3a6-0123456789ab";
+/// The EKS Pod Identity agent's URL, as EKS sets it in the pod.
+const EKS_URI: &str = "http://169.254.170.23/v1/credentials";
+const EKS_TOKEN: &str = "eks-pod-identity-service-account-token-a";
+
+#[test]
+fn ecs_task_role_signs_once_then_the_cache_answers() {
+    let Some(mut w) = world() else { return };
+    let role = w.moto.create_ecr_role_session("ecs-task-role");
+    let ecs = FakeContainerCreds::start(ECS_PATH, None, role_credentials(&role), Behaviour::Serve);
+    w.ns.forward(ECS_ADDR, ecs.addr());
+    w.sb.set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", ECS_PATH);
+
+    let cold = w.sb.get(HOST);
+    w.assert_token(&cold, 1, &role.key, Some(&role.token));
+    assert_eq!(ecs.requests(), [format!("GET {ECS_PATH}")]);
+
+    let hit = w.sb.get(HOST);
+    w.assert_token(&hit, 1, &role.key, Some(&role.token));
+    assert_eq!(ecs.requests().len(), 1, "a hit consulted the endpoint");
+    assert_eq!(w.ns.connections(ECS_ADDR), 1);
+}
+
+#[test]
+fn eks_pod_identity_signs_once_then_the_cache_answers() {
+    let Some(mut w) = world() else { return };
+    let role = w.moto.create_ecr_role_session("eks-pod-role");
+    let agent = FakeContainerCreds::start(
+        "/v1/credentials",
+        Some(EKS_TOKEN),
+        role_credentials(&role),
+        Behaviour::Serve,
+    );
+    w.ns.forward(EKS_POD_IDENTITY_ADDR, agent.addr());
+    let token_file = w.sb.path().join("eks-pod-identity-token");
+    std::fs::write(&token_file, EKS_TOKEN).unwrap();
+    w.sb.set("AWS_CONTAINER_CREDENTIALS_FULL_URI", EKS_URI).set(
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+        &token_file.to_string_lossy(),
+    );
+
+    let cold = w.sb.get(HOST);
+    w.assert_token(&cold, 1, &role.key, Some(&role.token));
+    assert_eq!(agent.requests(), ["GET /v1/credentials"]);
+    assert_eq!(agent.authorized(), 1, "the token file's token was not sent");
+
+    let hit = w.sb.get(HOST);
+    w.assert_token(&hit, 1, &role.key, Some(&role.token));
+    assert_eq!(agent.requests().len(), 1, "a hit consulted the agent");
+}
+
+// --- static keys ----------------------------------------------------------------
+
+#[test]
+fn static_keys_sign_once_then_the_cache_answers() {
+    let Some(mut w) = world() else { return };
+    // Key A: an IAM user's, no session token. Key B: a role session's.
+    let a = w.moto.create_ecr_user("ci-user");
+    let b = w.moto.create_ecr_role_session("ci-role");
+
+    w.sb.with_credentials(&a.id, &a.secret);
+    let cold = w.sb.get(HOST);
+    w.assert_token(&cold, 1, &a, None);
+    let hit = w.sb.get(HOST);
+    w.assert_token(&hit, 1, &a, None);
+
+    // B with a session token moto did not issue: refused, so the token is
+    // what moto checks, and nothing is cached.
+    w.sb.with_credentials(&b.key.id, &b.key.secret)
+        .set("AWS_SESSION_TOKEN", &format!("{}-not-it", b.token));
+    w.sb.get(HOST).assert_not_found_cleanly();
+    assert_eq!(w.moto.ecr_token_requests().len(), 2, "moto was not asked");
+
+    w.sb.set("AWS_SESSION_TOKEN", &b.token);
+    let cold = w.sb.get(HOST);
+    w.assert_token(&cold, 3, &b.key, Some(&b.token));
+    let hit = w.sb.get(HOST);
+    w.assert_token(&hit, 3, &b.key, Some(&b.token));
+
+    // Back to A: its own entry, still a hit.
+    w.sb.with_credentials(&a.id, &a.secret)
+        .unset("AWS_SESSION_TOKEN");
+    let hit = w.sb.get(HOST);
+    w.assert_token(&hit, 3, &b.key, Some(&b.token));
+    assert_eq!(cache_entries(&w.sb), 2, "one entry per key");
+}
+
+// --- two sources, one cache --------------------------------------------------------
+
+#[test]
+fn an_instance_role_and_a_task_role_never_share_an_entry() {
+    let Some(mut w) = world() else { return };
+    let a = w.moto.create_ecr_role_session("instance-role-a");
+    let b = w.moto.create_ecr_role_session("task-role-b");
+    let imds = FakeImds::start("instance-role-a", role_credentials(&a), Behaviour::Serve);
+    let ecs = FakeContainerCreds::start(ECS_PATH, None, role_credentials(&b), Behaviour::Serve);
+    w.ns.forward(IMDS_ADDR, imds.addr())
+        .forward(ECS_ADDR, ecs.addr());
+    w.sb.unset("AWS_EC2_METADATA_DISABLED");
+
+    // The instance role.
+    w.assert_token(&w.sb.get(HOST), 1, &a.key, Some(&a.token));
+    // A container on that instance: its task role, not the instance's entry.
+    w.sb.set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", ECS_PATH);
+    w.assert_token(&w.sb.get(HOST), 2, &b.key, Some(&b.token));
+    w.assert_token(&w.sb.get(HOST), 2, &b.key, Some(&b.token));
+    // And back on the instance: its own entry.
+    w.sb.unset("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+    w.assert_token(&w.sb.get(HOST), 2, &b.key, Some(&b.token));
+    assert_eq!(imds.credential_fetches(), 1);
+    assert_eq!(ecs.requests().len(), 1);
+    assert_eq!(cache_entries(&w.sb), 2, "one entry per source");
+}
+
+// --- failure modes ----------------------------------------------------------------
+
+/// The stated bound for an instance metadata service that fails: one try
+/// of at most 1 s (docs/reliability.md, "Time bounds"), asserted
+/// generously, and far below the helper's 4T (40 s at the default T).
+const IMDS_BOUND: Duration = Duration::from_secs(5);
+/// 4T with `AWS_ECR_TIMEOUT=2`: the whole fetch.
+const FETCH_BOUND: Duration = Duration::from_secs(8);
+
+/// Runs `get`, asserting a clean not-found within `bound` and no call to
+/// ECR; returns the log's lines at info and above.
+fn not_found_within(w: &World, bound: Duration) -> Vec<String> {
+    let start = Instant::now();
+    let run = w.sb.get(HOST);
+    let took = start.elapsed();
+    run.assert_not_found_cleanly();
+    assert!(took < bound, "not found after {took:?}, bound {bound:?}");
+    assert_eq!(w.moto.ecr_token_requests().len(), 0, "ECR was called");
+    w.sb.log().lines().map(str::to_owned).collect()
+}
+
+/// Exactly one ERROR line, and it contains each of `words`.
+fn assert_one_clear_line(log: &[String], words: &[&str]) {
+    let errors: Vec<&String> = log.iter().filter(|l| l.contains("ERROR")).collect();
+    assert_eq!(errors.len(), 1, "not one error line:\n{}", log.join("\n"));
+    for word in words {
+        assert!(
+            errors[0].contains(word),
+            "the error line does not say {word:?}: {}",
+            errors[0]
+        );
+    }
+}
+
+#[test]
+fn an_imds_that_refuses_the_token_is_not_found_at_once() {
+    let Some(mut w) = world() else { return };
+    let role = w.moto.create_ecr_role_session(IMDS_ROLE);
+    let imds = FakeImds::start(IMDS_ROLE, role_credentials(&role), Behaviour::Forbidden);
+    w.ns.forward(IMDS_ADDR, imds.addr());
+    w.sb.unset("AWS_EC2_METADATA_DISABLED");
+    let log = not_found_within(&w, IMDS_BOUND);
+    assert_eq!(
+        imds.requests(),
+        ["PUT /latest/api/token"],
+        "retried, or went on"
+    );
+    assert_one_clear_line(&log, &["no AWS credentials", "IMDS", "forbidden"]);
+}
+
+#[test]
+fn an_imds_that_never_answers_is_not_found_within_its_bound() {
+    let Some(mut w) = world() else { return };
+    let role = w.moto.create_ecr_role_session(IMDS_ROLE);
+    let imds = FakeImds::start(IMDS_ROLE, role_credentials(&role), Behaviour::Silent);
+    w.ns.forward(IMDS_ADDR, imds.addr());
+    w.sb.unset("AWS_EC2_METADATA_DISABLED");
+    let log = not_found_within(&w, IMDS_BOUND);
+    assert_eq!(imds.requests(), ["PUT /latest/api/token"]);
+    assert_one_clear_line(&log, &["no AWS credentials", "timed out"]);
+}
+
+#[test]
+fn a_container_endpoint_that_refuses_the_token_is_not_found() {
+    let Some(mut w) = world() else { return };
+    let role = w.moto.create_ecr_role_session("eks-pod-role");
+    let agent = FakeContainerCreds::start(
+        "/v1/credentials",
+        Some(EKS_TOKEN),
+        role_credentials(&role),
+        Behaviour::Serve,
+    );
+    w.ns.forward(EKS_POD_IDENTITY_ADDR, agent.addr());
+    let token_file = w.sb.path().join("eks-pod-identity-token");
+    std::fs::write(&token_file, "a-token-the-agent-does-not-know").unwrap();
+    w.sb.set("AWS_CONTAINER_CREDENTIALS_FULL_URI", EKS_URI)
+        .set(
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+            &token_file.to_string_lossy(),
+        )
+        .set("AWS_ECR_TIMEOUT", "2");
+    let log = not_found_within(&w, FETCH_BOUND);
+    assert_eq!(agent.authorized(), 0);
+    assert!(!agent.requests().is_empty(), "the agent was never asked");
+    // Which endpoint, named by which variable, and where the refused token
+    // came from (the SDK alone said only "StatusCode(401)").
+    assert_one_clear_line(
+        &log,
+        &[
+            "no AWS credentials",
+            "the container credentials endpoint http://169.254.170.23/v1/credentials (AWS_CONTAINER_CREDENTIALS_FULL_URI)",
+            &format!(
+                "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE {}",
+                token_file.display()
+            ),
+            "401",
+        ],
+    );
+    assert!(
+        !log.join("\n").contains("a-token-the-agent-does-not-know"),
+        "the token was logged"
+    );
 }

@@ -81,6 +81,8 @@ pub enum Behaviour {
 #[derive(Default)]
 struct State {
     requests: Vec<String>,
+    /// Container endpoint: requests that carried the expected token.
+    authorized: usize,
 }
 
 type Shared = Arc<Mutex<State>>;
@@ -209,10 +211,18 @@ impl FakeContainerCreds {
                         r#"{"Code":"AccessDenied","Message":"bad authorization token"}"#,
                     );
                 }
+                if authorization.is_some() {
+                    lock(&shared).authorized += 1;
+                }
                 Answer::json(credentials.json())
             });
         });
         FakeContainerCreds { server, state }
+    }
+
+    /// Requests that carried the expected `Authorization` token.
+    pub fn authorized(&self) -> usize {
+        lock(&self.state).authorized
     }
 
     pub fn addr(&self) -> SocketAddr {

@@ -58,6 +58,13 @@ where
         SdkError::TimeoutError(_) => api(None, ApiFailure::other("timed out")),
         // Connection and credential failures: their causes, by Display only
         // (the SDK's Debug output carries response bodies).
+        // An SSO profile whose sign-in lapsed: what to do, then the SDK's words.
+        _ if from_credentials(err) && sso_sign_in_lapsed(err).is_some() => {
+            TokenError::Credentials(format!(
+                "the SSO sign-in has expired or is missing: run `aws sso login` ({})",
+                sso_sign_in_lapsed(err).unwrap_or_default()
+            ))
+        }
         // A profile's role (role_arn in ~/.aws/config) that STS refused:
         // STS's words, not the provider's wrapping of them.
         _ if from_credentials(err) => match sts_refusal(err) {
@@ -117,6 +124,32 @@ pub(super) fn assume_role_failure(role_arn: &str, err: &CredentialsError) -> Tok
     TokenError::Credentials(format!("sts:AssumeRole {role_arn}: {}", error_chain(err)))
 }
 
+/// An IAM Identity Center sign-in that no longer holds, among the causes,
+/// in the SDK's words: its token provider (an `sso-session` profile) had
+/// no token to give (expired and not refreshable, or never cached), or the
+/// SSO portal refused the cached one (a legacy profile's token is sent
+/// unchecked). The portal's refusal is known by its error code only: its
+/// type is aws-sdk-sso's, a crate we reach through aws-config alone.
+fn sso_sign_in_lapsed(err: &(dyn Error + 'static)) -> Option<String> {
+    use aws_credential_types::provider::error::TokenError as SdkTokenError;
+    let mut cause = Some(err);
+    while let Some(e) = cause {
+        match e.downcast_ref::<SdkTokenError>() {
+            Some(SdkTokenError::ProviderTimedOut(_)) => return None,
+            Some(_) => return Some(error_chain(e)),
+            None if e.to_string().starts_with("UnauthorizedException") => {
+                return Some(format!(
+                    "the SSO portal refused the cached token: {}",
+                    error_chain(e)
+                ));
+            }
+            None => {}
+        }
+        cause = e.source();
+    }
+    None
+}
+
 /// Whether a credentials provider's failure is among the causes: then the
 /// call never left, for want of credentials.
 fn from_credentials(err: &(dyn Error + 'static)) -> bool {
@@ -167,5 +200,31 @@ mod tests {
         assert!(from_credentials(&refused));
         let io = Wrapper(Box::new(std::io::Error::other("connection refused")));
         assert!(!from_credentials(&io));
+    }
+
+    #[test]
+    fn a_lapsed_sso_sign_in_is_found_among_the_causes() {
+        use aws_credential_types::provider::error::TokenError as SdkTokenError;
+        let expired = Wrapper(Box::new(CredentialsError::provider_error(
+            SdkTokenError::provider_error("the SSO token has expired and cannot be refreshed"),
+        )));
+        let why = sso_sign_in_lapsed(&expired).unwrap();
+        assert!(why.contains("has expired"), "{why}");
+        let refused = Wrapper(Box::new(CredentialsError::provider_error(
+            std::io::Error::other("UnauthorizedException: Session token not found or invalid"),
+        )));
+        let why = sso_sign_in_lapsed(&refused).unwrap();
+        assert!(why.contains("portal refused"), "{why}");
+        // Not a sign-in: STS's refusal, a network failure, a timeout.
+        for other in [
+            CredentialsError::provider_error(std::io::Error::other("AccessDenied: no")),
+            CredentialsError::provider_timed_out(std::time::Duration::from_secs(1)),
+        ] {
+            assert_eq!(sso_sign_in_lapsed(&Wrapper(Box::new(other))), None);
+        }
+        let slow = Wrapper(Box::new(CredentialsError::provider_error(
+            SdkTokenError::provider_timed_out(std::time::Duration::from_secs(1)),
+        )));
+        assert_eq!(sso_sign_in_lapsed(&slow), None);
     }
 }

@@ -6,10 +6,17 @@
 //! moto checks every signature (`Moto::enable_auth`), so a token moto
 //! hands out proves which key signed `GetAuthorizationToken`; the keys each
 //! source hands out are moto's own.
+//!
+//! The sources' tests run the helper in a private network namespace
+//! (`support::netns`): the ECR API and STS are moto behind a TLS forwarder
+//! at their real names, the SSO portal is `support::sso_portal` at its real
+//! name, all through a private /etc/hosts and trusted through
+//! `AWS_CA_BUNDLE`. No endpoint variable is set: discovery is the SDK's.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
-use crate::support::moto::{AccessKey, Moto, moto_password};
+use crate::support::moto::{AccessKey, Moto, SessionKey, moto_password};
 use crate::support::{self, Need, Run, Sandbox};
 
 const ACCOUNT: &str = "111111111111";
@@ -150,4 +157,312 @@ fn an_edited_profile_is_another_principal() {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
         .count();
     assert_eq!(entries, 2, "one cache entry per principal");
+}
+
+// --- in a network namespace ---------------------------------------------------
+
+#[cfg(target_os = "linux")]
+mod netns {
+    use super::*;
+    use crate::support::netns::{HTTPS_ON_LOOPBACK, Netns};
+    use crate::support::sso_portal::{RoleKey, SsoPortal, write_cached_token};
+    use crate::support::tls::{TestCa, TlsForwarder};
+    use std::net::{Ipv4Addr, SocketAddr};
+
+    const ECR_API: &str = "api.ecr.us-east-1.amazonaws.com";
+    const STS: &[&str] = &["sts.us-east-1.amazonaws.com", "sts.amazonaws.com"];
+    const PORTAL: &str = "portal.sso.us-east-1.amazonaws.com";
+    /// SSO OIDC, where the SDK would refresh a token near its expiry:
+    /// mapped to an address where nothing listens, so that a refresh
+    /// would fail at once rather than leave.
+    const OIDC: &str = "oidc.us-east-1.amazonaws.com";
+    /// The portal's own address inside, so that its name reaches its fake.
+    const PORTAL_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
+    const NOWHERE_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 3);
+    /// The SSO account the profiles name (moto's roles live in its own).
+    const SSO_ACCOUNT: &str = "222222222222";
+    const START_URL: &str = "https://corp.awsapps.com/start";
+    const ACCESS_TOKEN: &str = "sso-access-token-of-the-signed-in-user-0123456789";
+
+    pub(super) struct World {
+        pub moto: Moto,
+        pub portal: SsoPortal,
+        _front: TlsForwarder,
+        _portal_front: TlsForwarder,
+        _ns: Netns,
+        pub sb: Sandbox,
+    }
+
+    /// `None` when root or moto is missing (the test then returns).
+    pub(super) fn world() -> Option<World> {
+        if !support::require(Need::Root) || !support::require(Need::Moto) {
+            return None;
+        }
+        let moto = Moto::start_with_live_tokens();
+        moto.enable_auth();
+        let portal = SsoPortal::start();
+        let mut sb = Sandbox::new();
+        let ca = TestCa::new("laptop sources test CA");
+        let ca_pem = ca.write_pem(&sb.path().join("ca.pem"));
+        let moto_addr: SocketAddr = ([127, 0, 0, 1], moto.port()).into();
+        let aws_names: Vec<&str> = [ECR_API].iter().chain(STS).copied().collect();
+        let front = TlsForwarder::start(&ca.server_cert(&aws_names), moto_addr);
+        let portal_front = TlsForwarder::start(&ca.server_cert(&[PORTAL]), portal.addr());
+        let mut ns = Netns::new();
+        ns.forward(HTTPS_ON_LOOPBACK, front.addr());
+        ns.forward(SocketAddr::from((PORTAL_IP, 443)), portal_front.addr());
+        sb.set("AWS_CA_BUNDLE", &ca_pem.to_string_lossy())
+            .set("AWS_ECR_LOG", "info")
+            .set("AWS_ECR_TIMEOUT", "2")
+            .resolve_locally(&aws_names)
+            .in_netns(&ns);
+        // The sandbox's private /etc/hosts, with the portal and OIDC at
+        // addresses of their own.
+        let hosts = sb.path().join("hosts");
+        let mut text = std::fs::read_to_string(&hosts).expect("the sandbox's hosts file");
+        text.push_str(&format!("{PORTAL_IP} {PORTAL}\n{NOWHERE_IP} {OIDC}\n"));
+        std::fs::write(&hosts, text).unwrap();
+        Some(World {
+            moto,
+            portal,
+            _front: front,
+            _portal_front: portal_front,
+            _ns: ns,
+            sb,
+        })
+    }
+
+    impl World {
+        /// The run got moto's token for ACCOUNT, from exactly `calls`
+        /// requests in all, the last signed by `key` with `session_token`.
+        pub fn assert_token(
+            &self,
+            run: &Run,
+            calls: usize,
+            key: &str,
+            session_token: Option<&str>,
+        ) {
+            assert_eq!(run.code(), Some(0), "get failed; log:\n{}", self.sb.log());
+            assert_token(run);
+            let requests = self.moto.ecr_token_requests();
+            assert_eq!(requests.len(), calls, "GetAuthorizationToken calls");
+            let last = requests.last().unwrap();
+            assert_eq!(last.access_key_id(), Some(key));
+            assert_eq!(last.registry_ids(), [ACCOUNT]);
+            assert_eq!(last.header("x-amz-security-token"), session_token);
+            assert_eq!(
+                last.header("host"),
+                Some(ECR_API),
+                "not the API's real name"
+            );
+        }
+
+        fn home(&self) -> PathBuf {
+            PathBuf::from(self.sb.var("HOME").unwrap())
+        }
+
+        /// A signed-in `aws sso login` for `identifier`, its token
+        /// expiring `expires_in` seconds from now.
+        fn sso_login(&self, identifier: &str, expires_in: i64) {
+            write_cached_token(
+                &self.home(),
+                identifier,
+                ACCESS_TOKEN,
+                START_URL,
+                "us-east-1",
+                expires_in,
+            );
+        }
+
+        /// A moto role session the portal hands out for (SSO_ACCOUNT, `role`).
+        fn grant(&self, role: &str) -> SessionKey {
+            let session = self.moto.create_ecr_role_session(role);
+            self.portal.grant(
+                SSO_ACCOUNT,
+                role,
+                RoleKey {
+                    key: session.key.clone(),
+                    session_token: Some(session.token.clone()),
+                },
+            );
+            session
+        }
+
+        fn cache_entries(&self) -> usize {
+            std::fs::read_dir(self.sb.cache_dir())
+                .map(|d| {
+                    d.filter_map(Result::ok)
+                        .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+                        .count()
+                })
+                .unwrap_or(0)
+        }
+
+        /// Runs `get`, asserting a clean not-found within `bound` and no
+        /// call to ECR; returns the log's lines.
+        fn not_found_within(&self, bound: Duration) -> Vec<String> {
+            let start = Instant::now();
+            let run = self.sb.get(REGISTRY);
+            let took = start.elapsed();
+            run.assert_not_found_cleanly();
+            assert!(took < bound, "not found after {took:?}, bound {bound:?}");
+            assert_eq!(self.moto.ecr_token_requests().len(), 0, "ECR was called");
+            self.sb.log().lines().map(str::to_owned).collect()
+        }
+    }
+
+    /// 4T with `AWS_ECR_TIMEOUT=2`: the whole fetch, credentials included
+    /// (docs/reliability.md, "Time bounds"), asserted as it stands.
+    const FETCH_BOUND: Duration = Duration::from_secs(8);
+
+    /// Exactly one ERROR line, and it contains each of `words`.
+    fn assert_one_clear_line(log: &[String], words: &[&str]) {
+        let errors: Vec<&String> = log.iter().filter(|l| l.contains("ERROR")).collect();
+        assert_eq!(errors.len(), 1, "not one error line:\n{}", log.join("\n"));
+        for word in words {
+            assert!(
+                errors[0].contains(word),
+                "the error line does not say {word:?}: {}",
+                errors[0]
+            );
+        }
+        assert!(
+            !log.join("\n").contains(ACCESS_TOKEN),
+            "the SSO token was logged"
+        );
+    }
+
+    fn sso_session_profile(role: &str) -> String {
+        format!(
+            "[profile dev]\nsso_session = corp\nsso_account_id = {SSO_ACCOUNT}\nsso_role_name = {role}\n\n\
+             [sso-session corp]\nsso_start_url = {START_URL}\nsso_region = us-east-1\nsso_registration_scopes = sso:account:access\n"
+        )
+    }
+
+    fn legacy_sso_profile(role: &str) -> String {
+        format!(
+            "[profile dev]\nsso_start_url = {START_URL}\nsso_region = us-east-1\nsso_account_id = {SSO_ACCOUNT}\nsso_role_name = {role}\n"
+        )
+    }
+
+    // --- SSO (IAM Identity Center) -------------------------------------------
+
+    /// An `sso-session` profile: the cached token (by the session's name)
+    /// goes to the portal's GetRoleCredentials for the profile's account
+    /// and role; the role's key signs; a hit asks nobody. Then the profile
+    /// is edited to another role: a miss, signed by that role's key, never
+    /// the first role's entry. A proof of the SDK's provider, and of the
+    /// identity fix (the edit was a hit on the first role before fa847d2).
+    #[test]
+    fn sso_session_profile_signs_once_then_the_cache_answers() {
+        let Some(mut w) = world() else { return };
+        let a = w.grant("EcrPullA");
+        let b = w.grant("EcrPullB");
+        w.portal.accept_token(ACCESS_TOKEN);
+        w.sso_login("corp", 8 * 3600);
+        write_config(&w.sb, &sso_session_profile("EcrPullA"));
+        w.sb.set("AWS_PROFILE", "dev");
+
+        let cold = w.sb.get(REGISTRY);
+        w.assert_token(&cold, 1, &a.key.id, Some(&a.token));
+        let calls = w.portal.calls();
+        assert_eq!(calls.len(), 1, "one GetRoleCredentials");
+        assert_eq!(
+            (
+                calls[0].account_id.as_str(),
+                calls[0].role_name.as_str(),
+                calls[0].token_known
+            ),
+            (SSO_ACCOUNT, "EcrPullA", true)
+        );
+        let hit = w.sb.get(REGISTRY);
+        w.assert_token(&hit, 1, &a.key.id, Some(&a.token));
+        assert_eq!(w.portal.calls().len(), 1, "a hit asked the portal");
+
+        write_config(&w.sb, &sso_session_profile("EcrPullB"));
+        let other = w.sb.get(REGISTRY);
+        w.assert_token(&other, 2, &b.key.id, Some(&b.token));
+        assert_eq!(w.portal.calls().last().unwrap().role_name, "EcrPullB");
+        assert_eq!(w.cache_entries(), 2, "one entry per role");
+        assert!(
+            !w.sb.log().contains(ACCESS_TOKEN),
+            "the SSO token was logged"
+        );
+    }
+
+    /// The proof can fail: a portal that hands out a key moto does not
+    /// verify (the right key id, another secret) gets not found.
+    #[test]
+    fn sso_key_that_moto_does_not_verify_is_refused() {
+        let Some(mut w) = world() else { return };
+        let a = w.moto.create_ecr_role_session("EcrPullA");
+        let mut forged = a.key.clone();
+        forged.secret.push_str("-not-it");
+        w.portal.grant(
+            SSO_ACCOUNT,
+            "EcrPullA",
+            RoleKey {
+                key: forged,
+                session_token: Some(a.token.clone()),
+            },
+        );
+        w.portal.accept_token(ACCESS_TOKEN);
+        w.sso_login("corp", 8 * 3600);
+        write_config(&w.sb, &sso_session_profile("EcrPullA"));
+        w.sb.set("AWS_PROFILE", "dev");
+        w.sb.get(REGISTRY).assert_not_found_cleanly();
+        assert_eq!(w.moto.ecr_token_requests().len(), 1, "moto was not asked");
+        assert_eq!(w.portal.calls().len(), 1);
+    }
+
+    /// The expired `sso-session` token (no refresh token: `aws sso login`
+    /// is due): not found at once, the portal never asked, and one line
+    /// that says what to do.
+    #[test]
+    fn an_expired_sso_session_token_says_run_aws_sso_login() {
+        let Some(mut w) = world() else { return };
+        w.grant("EcrPullA");
+        w.portal.accept_token(ACCESS_TOKEN);
+        w.sso_login("corp", -3600);
+        write_config(&w.sb, &sso_session_profile("EcrPullA"));
+        w.sb.set("AWS_PROFILE", "dev");
+        let log = w.not_found_within(FETCH_BOUND);
+        assert_eq!(w.portal.calls().len(), 0, "the portal was asked");
+        assert_one_clear_line(&log, &["SSO", "expired", "aws sso login"]);
+    }
+
+    /// A legacy SSO profile (`sso_start_url` in the profile, the token
+    /// cached by the start URL): as the `sso-session` one.
+    #[test]
+    fn legacy_sso_profile_signs_once_then_the_cache_answers() {
+        let Some(mut w) = world() else { return };
+        let a = w.grant("EcrPullA");
+        w.portal.accept_token(ACCESS_TOKEN);
+        w.sso_login(START_URL, 8 * 3600);
+        write_config(&w.sb, &legacy_sso_profile("EcrPullA"));
+        w.sb.set("AWS_PROFILE", "dev");
+        let cold = w.sb.get(REGISTRY);
+        w.assert_token(&cold, 1, &a.key.id, Some(&a.token));
+        assert_eq!(w.portal.calls().len(), 1);
+        let hit = w.sb.get(REGISTRY);
+        w.assert_token(&hit, 1, &a.key.id, Some(&a.token));
+        assert_eq!(w.portal.calls().len(), 1, "a hit asked the portal");
+    }
+
+    /// A legacy profile's token the portal no longer knows (expired or
+    /// signed out): the SDK sends it, the portal answers 401, and the line
+    /// says to sign in again.
+    #[test]
+    fn a_legacy_sso_token_the_portal_refuses_says_run_aws_sso_login() {
+        let Some(mut w) = world() else { return };
+        w.grant("EcrPullA");
+        // Signed in once; the portal has since forgotten the session.
+        w.sso_login(START_URL, -60);
+        write_config(&w.sb, &legacy_sso_profile("EcrPullA"));
+        w.sb.set("AWS_PROFILE", "dev");
+        let log = w.not_found_within(FETCH_BOUND);
+        assert_eq!(w.portal.calls().len(), 1);
+        assert!(!w.portal.calls()[0].token_known);
+        assert_one_clear_line(&log, &["SSO", "aws sso login"]);
+    }
 }

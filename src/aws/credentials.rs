@@ -43,9 +43,15 @@ fn check_token_files() -> Result<(), TokenError> {
 /// The container credentials link, whose failures name the endpoint and
 /// where its token came from: the SDK's own say only "Non-success status
 /// from HTTP credential provider: StatusCode(401)", which does not tell an
-/// ECS task or an EKS pod which of its settings was refused.
+/// ECS task or an EKS pod which of its settings was refused. It is bounded
+/// by one `bound` in all, within the identity cache's longer one, so that
+/// an endpoint that never answers is named too (the cache's own timeout
+/// says only "identity resolver timed out").
 #[derive(Debug)]
-struct NamedContainerEndpoint(aws_config::ecs::EcsCredentialsProvider);
+struct NamedContainerEndpoint {
+    provider: aws_config::ecs::EcsCredentialsProvider,
+    bound: Duration,
+}
 
 impl ProvideCredentials for NamedContainerEndpoint {
     fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
@@ -53,19 +59,28 @@ impl ProvideCredentials for NamedContainerEndpoint {
         Self: 'a,
     {
         future::ProvideCredentials::new(async move {
-            self.0.provide_credentials().await.map_err(|e| match e {
+            match tokio::time::timeout(self.bound, self.provider.provide_credentials()).await {
+                Ok(Ok(credentials)) => Ok(credentials),
                 // Not configured: the chain goes on to instance metadata.
-                CredentialsError::CredentialsNotLoaded(_) => e,
-                e => CredentialsError::provider_error(ContainerEndpointFailure(e)),
-            })
+                Ok(Err(e @ CredentialsError::CredentialsNotLoaded(_))) => Err(e),
+                Ok(Err(e)) => Err(CredentialsError::provider_error(
+                    ContainerEndpointFailure::Failed(e),
+                )),
+                Err(_) => Err(CredentialsError::provider_error(
+                    ContainerEndpointFailure::Silent(self.bound),
+                )),
+            }
         })
     }
 }
 
 /// "the container credentials endpoint <where it was named> failed", over
-/// the provider's causes.
+/// the provider's causes, or "did not answer within <bound>".
 #[derive(Debug)]
-struct ContainerEndpointFailure(CredentialsError);
+enum ContainerEndpointFailure {
+    Failed(CredentialsError),
+    Silent(Duration),
+}
 
 impl std::fmt::Display for ContainerEndpointFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -85,7 +100,12 @@ impl std::fmt::Display for ContainerEndpointFailure {
         } else if var("AWS_CONTAINER_AUTHORIZATION_TOKEN").is_some() {
             f.write_str(" with the token in AWS_CONTAINER_AUTHORIZATION_TOKEN")?;
         }
-        f.write_str(" failed")
+        match self {
+            ContainerEndpointFailure::Failed(_) => f.write_str(" failed"),
+            ContainerEndpointFailure::Silent(bound) => {
+                write!(f, " did not answer within {bound:?}")
+            }
+        }
     }
 }
 
@@ -93,7 +113,10 @@ impl std::error::Error for ContainerEndpointFailure {
     // The provider's causes, not its own "an error occurred while loading
     // credentials", which the chain's error already says.
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        std::error::Error::source(&self.0)
+        match self {
+            ContainerEndpointFailure::Failed(e) => std::error::Error::source(e),
+            ContainerEndpointFailure::Silent(_) => None,
+        }
     }
 }
 
@@ -149,11 +172,12 @@ impl AwsTokenSource {
                         )
                         .or_else(
                             "EcsContainer",
-                            NamedContainerEndpoint(
-                                aws_config::ecs::EcsCredentialsProvider::builder()
+                            NamedContainerEndpoint {
+                                provider: aws_config::ecs::EcsCredentialsProvider::builder()
                                     .configure(&pc)
                                     .build(),
-                            ),
+                                bound: self.settings.timeout,
+                            },
                         )
                         .or_else(
                             "Ec2InstanceMetadata",

@@ -182,7 +182,10 @@ impl AwsTokenSource {
             .http_client(http)
             .timeout_config(timeouts)
             .retry_config(retries)
-            .identity_cache(IdentityCache::lazy().load_timeout(t).build())
+            // A backstop: the links that wait on the network bound
+            // themselves first (IMDS, the container endpoint), with a
+            // message that names them; this one's does not.
+            .identity_cache(IdentityCache::lazy().load_timeout(t * 2).build())
             .use_fips(fips);
         let loader = match credentials {
             Some(c) => loader.credentials_provider(c),

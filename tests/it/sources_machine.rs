@@ -382,3 +382,31 @@ fn a_container_endpoint_that_refuses_the_token_is_not_found() {
         "the token was logged"
     );
 }
+
+#[test]
+fn an_ecs_endpoint_that_refuses_or_never_answers_is_not_found_within_4t() {
+    for behaviour in [Behaviour::Forbidden, Behaviour::Silent] {
+        let Some(mut w) = world() else { return };
+        let role = w.moto.create_ecr_role_session("ecs-task-role");
+        let ecs = FakeContainerCreds::start(ECS_PATH, None, role_credentials(&role), behaviour);
+        w.ns.forward(ECS_ADDR, ecs.addr());
+        w.sb.set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", ECS_PATH)
+            .set("AWS_ECR_TIMEOUT", "2");
+        let log = not_found_within(&w, FETCH_BOUND);
+        assert!(!ecs.requests().is_empty(), "{behaviour:?}: never asked");
+        let why = match behaviour {
+            Behaviour::Forbidden => "403",
+            _ => "did not answer within 2s",
+        };
+        assert_one_clear_line(
+            &log,
+            &[
+                "no AWS credentials",
+                &format!(
+                    "the container credentials endpoint (ECS: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI={ECS_PATH})"
+                ),
+                why,
+            ],
+        );
+    }
+}

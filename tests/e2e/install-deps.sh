@@ -9,6 +9,7 @@ set -euo pipefail
 TOOLS=(
     "skopeo skopeo"
     "podman podman"
+    "buildah buildah"
     "docker-registry docker-registry"
     "htpasswd apache2-utils"
     "openssl openssl"
@@ -32,11 +33,12 @@ if command -v podman >/dev/null 2>&1; then
     command -v conmon >/dev/null 2>&1 || [ -x /usr/libexec/podman/conmon ] || missing+=(conmon)
 fi
 
-# The docker CLI: Debian's own, docker.io (bookworm ships the CLI only there;
-# it also brings dockerd, which the suite never starts), installed even when
-# another `docker` is on PATH: the suite runs /usr/bin/docker, because what a
-# Debian user has is Debian's CLI (20.10 on bookworm, which cannot read OCI
-# manifests), not whatever newer binary sits in /usr/local/bin.
+# The docker CLI and dockerd: Debian's own, docker.io (bookworm ships the CLI
+# only there; dockerd comes with it, and containerd and runc with that),
+# installed even when another `docker` is on PATH: the suite runs
+# /usr/bin/docker and /usr/sbin/dockerd, because what a Debian user has is
+# Debian's (20.10 on bookworm, whose CLI cannot read OCI manifests), not
+# whatever newer binary sits in /usr/local/bin.
 dpkg-query -W -f='${Status}' docker.io 2>/dev/null | grep -q 'ok installed' || missing+=(docker.io)
 
 if [ ${#missing[@]} -eq 0 ]; then

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# End-to-end suite: skopeo, podman and the docker CLI pull through
+# End-to-end suite: skopeo, podman, buildah, the docker CLI and the docker
+# daemon (docker pull, docker build) pull through
 # docker-credential-ecr-login from two real registries of two ECR accounts,
 # with the caller's credentials in a third account, inside a private network
 # and mount namespace (nothing leaves loopback, nothing on the machine changes).
@@ -7,6 +8,7 @@
 # usage: tests/e2e/run.sh [--keep]
 #   E2E_HELPER    the helper binary (default: target/debug/docker-credential-ecr-login)
 #   E2E_DOCKER    the docker CLI (default: /usr/bin/docker when it exists, then PATH)
+#   E2E_DOCKERD   dockerd (default: /usr/sbin/dockerd when it exists, then PATH)
 #   MOTO_SERVER   moto_server (default: target/test-venv/bin/moto_server, then PATH)
 #   E2E_RESULTS   also copy the per-case results (TSV) to this file
 #   E2E_KEEP=1    keep the work directory (always kept when a case fails)
@@ -33,6 +35,7 @@ need() { # need COMMAND PACKAGE
 need skopeo skopeo
 need podman podman
 need docker-registry docker-registry
+need buildah buildah
 # The docker CLI under test is Debian's /usr/bin/docker (docker.io, which
 # install-deps.sh installs), not the first `docker` on PATH: a newer CLI in
 # /usr/local/bin would hide what Debian's users run (bookworm's 20.10 does not
@@ -42,6 +45,14 @@ if [ -z "${E2E_DOCKER:-}" ]; then
 fi
 [ -n "$E2E_DOCKER" ] && [ -x "$E2E_DOCKER" ] || missing+=("'docker' (Debian package: docker.io)")
 export E2E_DOCKER
+# dockerd, likewise Debian's (docker.io puts it in /usr/sbin; it starts its
+# own containerd, from the containerd package docker.io depends on).
+if [ -z "${E2E_DOCKERD:-}" ]; then
+    if [ -x /usr/sbin/dockerd ]; then E2E_DOCKERD=/usr/sbin/dockerd; else E2E_DOCKERD=$(command -v dockerd || true); fi
+fi
+[ -n "$E2E_DOCKERD" ] && [ -x "$E2E_DOCKERD" ] || missing+=("'dockerd' (Debian package: docker.io)")
+export E2E_DOCKERD
+need containerd containerd
 need openssl openssl
 need unshare util-linux
 need ip iproute2

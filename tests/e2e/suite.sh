@@ -828,6 +828,211 @@ done
 check helper "warm: the fake ECR saw no call after the cold round (still $cold_calls)" test "$(api_count)" -eq "$cold_calls"
 
 # ===========================================================================
+say "== the docker daemon: docker pull and docker build through dockerd; buildah pull (API = moto)"
+
+# dockerd (Debian's docker.io, $DOCKERD) in this namespace: no bridge, no
+# iptables, vfs storage, every path under $T/dd, its own empty daemon.json (a
+# machine's /etc/docker/daemon.json, mirrors say, must not change the run). It
+# starts its own containerd under --exec-root. The daemon never calls the
+# helper: the docker CLI asks it (credHelpers in DOCKER_CONFIG) and sends the
+# credentials along with the request (X-Registry-Auth for a pull; for the
+# classic builder, X-Registry-Config with every configured registry's). The
+# CA is in /etc/docker/certs.d/<host>/ca.crt since the trust probes
+# (/etc/docker is this namespace's bind-mounted copy).
+API_MODE=moto
+DOCKERD=${E2E_DOCKERD:-dockerd}
+DD=$T/dd
+mkdir -p "$DD/data" "$DD/exec"
+echo '{}' >"$DD/daemon.json"
+DOCKERD_SOCK=unix://$DD/docker.sock
+env -i PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" HOME="$T/home-empty" TMPDIR="$T/tmp" \
+    "$DOCKERD" --bridge=none --iptables=false --ip6tables=false --storage-driver vfs \
+    --config-file "$DD/daemon.json" --data-root "$DD/data" --exec-root "$DD/exec" \
+    --pidfile "$DD/dockerd.pid" -H "$DOCKERD_SOCK" >"$LOGS/dockerd.log" 2>&1 &
+DOCKERD_PID=$!
+# The daemon's own commands (readiness, emptying its image store) run with no
+# docker config at all: only the cases' CLI runs may call the helper.
+dd_cli() { env -i PATH="$PATH" HOME="$T/home-empty" DOCKER_CONFIG="$T/empty-docker" DOCKER_HOST="$DOCKERD_SOCK" "$DOCKER" "$@"; }
+DOCKERD_UP=0
+for _ in $(seq 300); do # up to 30 s
+    if dd_cli version --format '{{.Server.Version}}' >"$LOGS/dockerd-version.out" 2>&1; then
+        DOCKERD_UP=1
+        break
+    fi
+    kill -0 "$DOCKERD_PID" 2>/dev/null || break
+    sleep 0.1
+done
+if [ "$DOCKERD_UP" = 1 ]; then
+    record PASS dockerd "dockerd $(cat "$LOGS/dockerd-version.out") up at $DOCKERD_SOCK (vfs, no bridge)"
+else
+    record FAIL dockerd "dockerd did not come up within 30 s (log: $LOGS/dockerd.log)"
+    show "$LOGS/dockerd.log" 40
+fi
+# Every case starts from an empty image store (and build cache), so that each
+# pull and each build's FROM is downloaded for real.
+dd_reset() {
+    dd_cli builder prune -a -f >/dev/null 2>&1
+    local ids
+    ids=$(dd_cli images -aq) || return 1
+    [ -z "$ids" ] || dd_cli rmi -f $ids >/dev/null || return 1
+    [ -z "$(dd_cli images -aq)" ]
+}
+DD_ENV=(DOCKER_HOST="$DOCKERD_SOCK" DOCKER_CONFIG="$T/docker")
+
+# The hosts the helper was asked for in one case (scheme and slash dropped), sorted.
+case_hosts() { # PHASE CLIENT CASE
+    awk -F'\t' -v p="$1" -v c="$2" -v n="$3" '$1 == p && $2 == c && $3 == "get" && $5 == n {
+            u = $4; sub(/^https?:\/\//, "", u); sub(/\/.*$/, "", u); print u }' "$T/counter.tsv" | sort | paste -sd' ' -
+}
+# expect_gets CLIENT PHASE NAME API-BEFORE HOST...: the case asked the helper
+# exactly once per HOST, and (API = moto) each get made one API call.
+expect_gets() {
+    local who=$1 phase=$2 name=$3 api0=$4
+    shift 4
+    local want got api
+    want=$(printf '%s\n' "$@" | sort | paste -sd' ' -)
+    got=$(case_hosts "$phase" "$who" "$name")
+    api=$(($(api_count) - api0))
+    check "$who" "$phase: $name: the helper was asked for ${*%%.*} ($# gets, $# API calls)" \
+        bash -c '[ "$1" = "$2" ] && [ "$3" -eq "$4" ] || { echo "asked for [$2], want [$1]; API calls: $3, want $4"; exit 1; }' \
+        _ "$want" "$got" "$api" "$#"
+}
+
+NOAUTH_D='unauthorized|authentication required|no basic auth|401'
+# dd_pull PHASE NAME EXPECT HOST [VAR=VALUE...]: docker pull HOST/$REPO, then image inspect
+dd_pull() {
+    local phase=$1 name=$2 expect=$3 host=$4
+    shift 4
+    if [ "$DOCKERD_UP" != 1 ]; then record FAIL dockerd "$phase: $name" "dockerd is not up"; return 0; fi
+    dd_reset || record FAIL dockerd "$phase: $name: emptying the image store" "$(dd_cli images -a 2>&1 | tr '\n' ' ')"
+    DD_API0=$(api_count)
+    client "$phase" dockerd "$name" "$expect" "${DD_ENV[@]}" "$@" -- \
+        bash -c '"$1" pull --quiet "$2" && "$1" image inspect --format "id={{.Id}} digests={{json .RepoDigests}}" "$2"' \
+        _ "$DOCKER" "$host/$REPO"
+}
+# dd_build PHASE NAME EXPECT HOST BUILDER [VAR=VALUE...]: docker build of
+# FROM HOST/$REPO plus a LABEL and a COPY (the image has no shell: no RUN),
+# then the built image's layers and label. BUILDER: classic | buildkit.
+DD_N=0
+dd_build() {
+    local phase=$1 name=$2 expect=$3 host=$4 builder=$5 bk=0
+    shift 5
+    [ "$builder" = buildkit ] && bk=1
+    if [ "$DOCKERD_UP" != 1 ]; then record FAIL docker-build "$phase: $name" "dockerd is not up"; return 0; fi
+    dd_reset || record FAIL docker-build "$phase: $name: emptying the image store" "$(dd_cli images -a 2>&1 | tr '\n' ' ')"
+    DD_N=$((DD_N + 1))
+    local ctx=$T/build/$DD_N
+    mkdir -p "$ctx"
+    echo "added by docker build" >"$ctx/added.txt"
+    printf 'FROM %s\nLABEL org.example.e2e=docker-credential-ecr-login\nCOPY added.txt /added.txt\n' "$host/$REPO" >"$ctx/Dockerfile"
+    DD_API0=$(api_count)
+    client "$phase" docker-build "$name" "$expect" "${DD_ENV[@]}" DOCKER_BUILDKIT="$bk" "$@" -- \
+        bash -c '"$1" build --quiet --tag e2e-built:1 "$2" && "$1" image inspect --format "layers={{json .RootFS.Layers}} label={{index .Config.Labels \"org.example.e2e\"}}" e2e-built:1' \
+        _ "$DOCKER" "$ctx"
+}
+BUILT_RE="layers=\\[\"sha256:$DIFF_ID\",\"sha256:[0-9a-f]{64}\"\\] label=docker-credential-ecr-login"
+
+# buildah: private storage per case, like podman; the CA from
+# /etc/containers/certs.d/<host>/ca.crt, with verification asked for.
+BUILDAH_N=0
+# bh_pull PHASE NAME EXPECT REF [VAR=VALUE...] [-- PULL-FLAGS...]: pull, then the image's digest and ID
+bh_pull() {
+    local phase=$1 name=$2 expect=$3 ref=$4
+    shift 4
+    local vars=()
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+        vars+=("$1")
+        shift
+    done
+    [ $# -gt 0 ] && shift
+    BUILDAH_N=$((BUILDAH_N + 1))
+    local d=$T/bh/$BUILDAH_N
+    mkdir -p "$d"
+    DD_API0=$(api_count)
+    client "$phase" buildah "$name" "$expect" "${vars[@]}" -- \
+        bash -c 'ref=$1 root=$2; shift 2
+                 b=(buildah --root "$root/root" --runroot "$root/run" --storage-driver vfs)
+                 "${b[@]}" pull --quiet --tls-verify=true "$@" "$ref" >/dev/null &&
+                 "${b[@]}" images --digests --no-trunc --format "id={{.ID}} digest={{.Digest}}"' \
+        _ "$ref" "$d" "$@"
+}
+
+for kind in "${KINDS[@]}"; do
+    use_kind "$kind"
+    for h in "$A" "$B"; do
+        acct=${h%%.*}
+        n="pull $acct, DOCKER_CONFIG, then image inspect$K"
+        dd_pull moto "$n" "ok:id=sha256:$CDIG digests=.*$h/team/app@sha256:$MDIG" "$h"
+        expect_gets dockerd moto "$n" "$DD_API0" "$h"
+        # One build per account and kind, so that each builder reads each
+        # account and each kind once (the pulls above read all four).
+        if [ "$KIND" = v2s2 ] && [ "$h" = "$A" ] || [ "$KIND" = oci ] && [ "$h" = "$B" ]; then
+            n="build FROM $acct, classic builder$K"
+            dd_build moto "$n" "ok:$BUILT_RE" "$h" classic
+            # The classic builder's CLI sends credentials for every registry
+            # the config names: it asks each credHelpers entry (A, B and C).
+            expect_gets docker-build moto "$n" "$DD_API0" "$A" "$B" "$C"
+        else
+            n="build FROM $acct, BuildKit$K"
+            dd_build moto "$n" "ok:$BUILT_RE" "$h" buildkit
+            # BuildKit asks (through the CLI's session) for the registry it
+            # pulls from, only.
+            expect_gets docker-build moto "$n" "$DD_API0" "$h"
+        fi
+        for cfg in authjson home; do
+            n="pull $acct, ${CFG_NAME[$cfg]}$K"
+            if [ $cfg = authjson ]; then
+                bh_pull moto "$n" "ok:id=(sha256:)?$CDIG[[:space:]]+digest=sha256:$MDIG" "$h/$REPO" REGISTRY_AUTH_FILE="$CA_JSON"
+            else
+                bh_pull moto "$n" "ok:id=(sha256:)?$CDIG[[:space:]]+digest=sha256:$MDIG" "$h/$REPO" HOME="$T/home-docker"
+            fi
+            expect_gets buildah moto "$n" "$DD_API0" "$h"
+        done
+    done
+done
+
+say "== the daemon, docker build and buildah: controls and failures"
+# One image kind: these fail before any manifest is read.
+use_kind oci
+# No credentials, no image: the registry's refusal reaches each client.
+dd_pull control "pull ${A%%.*} with an empty docker config is refused$K" "fail:$NOAUTH_D" "$A" DOCKER_CONFIG="$T/empty-docker"
+dd_build control "build FROM ${A%%.*} with an empty docker config is refused (classic)$K" "fail:$NOAUTH_D" "$A" classic DOCKER_CONFIG="$T/empty-docker"
+bh_pull control "pull ${A%%.*} with an empty auth file is refused$K" "fail:$NOAUTH_D" "$A/$REPO" \
+    REGISTRY_AUTH_FILE="$T/empty-auth.json"
+# The registry refuses the token the helper got: a clean failure, and the registry says why.
+r0=$(reg_refusals)
+dd_pull negative "pull ${C%%.*} (password mismatch) fails cleanly$K" "fail:$NOAUTH_D" "$C"
+refused_by_c dockerd "$r0"
+r0=$(reg_refusals)
+dd_build negative "build FROM ${C%%.*} (password mismatch) fails cleanly (classic)$K" "fail:$NOAUTH_D" "$C" classic
+refused_by_c docker-build "$r0"
+r0=$(reg_refusals)
+bh_pull negative "pull ${C%%.*} (password mismatch) fails cleanly$K" "fail:$NOAUTH_D" "$C/$REPO" REGISTRY_AUTH_FILE="$CA_JSON"
+refused_by_c buildah "$r0"
+# The helper cannot get a token: the API is down, or (quicker to fail for the
+# builds, which ask it three and five times) there are no AWS credentials at
+# all. Each client fails, after asking it.
+API_MODE=none
+NOCREDS=(AWS_ACCESS_KEY_ID= AWS_SECRET_ACCESS_KEY=)
+dd_pull helper-error "pull ${A%%.*} with the API down fails cleanly$K" "fail:$NOAUTH_D" "$A" "${DOWN[@]}"
+dd_build helper-error "build FROM ${A%%.*} with no AWS credentials fails cleanly (classic)$K" "fail:$NOAUTH_D" "$A" classic "${NOCREDS[@]}"
+dd_build helper-error "build FROM ${A%%.*} with no AWS credentials fails cleanly (BuildKit)$K" "fail:$NOAUTH_D" "$A" buildkit "${NOCREDS[@]}"
+bh_pull helper-error "pull ${A%%.*} with the API down fails cleanly$K" "fail:$NOAUTH_D" "$A/$REPO" "${DOWN[@]}" REGISTRY_AUTH_FILE="$CA_JSON"
+API_MODE=moto
+for who in dockerd docker-build buildah; do
+    check "$who" "negative: the helper was asked for ${C%%.*} and got a token (the refusal is the registry's)" \
+        bash -c '[ "$(awk -F"\t" -v c="$1" -v h="$2" "\$1==\"negative\" && \$2==c && \$4 ~ h" "$3" | wc -l)" -ge 1 ] &&
+                 grep -q "calling GetAuthorizationToken" "$4" && ! grep -qiE "ERROR|credentials not found" "$4"' \
+        _ "$who" "$C" "$T/counter.tsv" "$LOGS/helper-negative-$who.log"
+    check "$who" "helper-error: the helper was called and logged its failure" \
+        bash -c '[ "$(awk -F"\t" -v c="$1" "\$1==\"helper-error\" && \$2==c && \$3==\"get\"" "$2" | wc -l)" -ge 1 ] &&
+                 grep -qiE "ERROR|WARN" "$3"' _ "$who" "$T/counter.tsv" "$LOGS/helper-helper-error-$who.log"
+    check "$who" "control: the helper was never asked (no credHelpers in the config)" \
+        bash -c '! awk -F"\t" -v c="$1" "\$1==\"control\" && \$2==c" "$2" | grep -q .' _ "$who" "$T/counter.tsv"
+done
+check dockerd "no token or encoded token in dockerd's log" bash -c '! grep -E "auth-token|QVdTOj" "$1"' _ "$LOGS/dockerd.log"
+
+# ===========================================================================
 # Registry aliases: tests/e2e/alias.sh, when present, adds its cases here,
 # sourced into this shell (so its processes die with the namespace too). What
 # it can use, all set up above:
@@ -851,11 +1056,17 @@ check helper "warm: the fake ECR saw no call after the cold round (still $cold_c
 #                     helper_gets PHASE CLIENT [HOST-RE] counts its gets,
 #                     helper_api_calls PHASE CLIENT its GetAuthorizationToken
 #                     calls; the AWS_ECR_* config of a case goes in VAR=VALUE.
-#   the API           API_MODE (set it: moto | fake | none; it is "fake"
+#   the API           API_MODE (set it: moto | fake | none; it is "moto"
 #                     here), api_count, api_sync, N_API[PHASE/CLIENT].
 #   running cases     client PHASE CLIENT NAME EXPECT [VAR=VALUE...] -- CMD...,
 #                     podman_pull, check GROUP NAME CMD..., record; group
-#                     "alias" for tests/it/e2e.rs.
+#                     "alias" for tests/it/e2e.rs. The CLIENT of client is
+#                     the group of its PASS/FAIL row.
+#   the daemon        dockerd is still up when DOCKERD_UP=1: DD_ENV
+#                     (DOCKER_HOST, DOCKER_CONFIG=$T/docker) for a client
+#                     running "$DOCKER"; dd_reset empties its image store;
+#                     expect_gets CLIENT PHASE NAME API-BEFORE HOST...
+#                     checks which hosts a case asked the helper for.
 if [ -f "$HERE/alias.sh" ]; then . "$HERE/alias.sh"; fi
 
 # ===========================================================================
@@ -879,6 +1090,14 @@ check files "no token, encoded token or secret key in any helper log" \
     _ "$SECRET" "$LOGS"
 check files "auth.json still parses" json_check "$CA_JSON" 'True'
 
+# dockerd and its containerd: stopped (TERM, then KILL after 20 s); the
+# namespace would end them anyway.
+if kill -0 "$DOCKERD_PID" 2>/dev/null; then
+    kill -TERM "$DOCKERD_PID"
+    for _ in $(seq 200); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$DOCKERD_PID" 2>/dev/null && say "dockerd ignored TERM for 20 s: killed"
+fi
+
 # ===========================================================================
 say "== numbers"
 
@@ -891,8 +1110,8 @@ for who in skopeo podman docker helper; do
 done
 
 {
-    printf '\n%-13s %-9s %5s %13s %22s %16s\n' phase client runs "helper calls" "GetAuthorizationToken" "API requests"
-    printf '%-13s %-9s %5s %13s %22s %16s\n' ------------- --------- ----- ------------- ---------------------- ----------------
+    printf '\n%-13s %-12s %5s %13s %22s %16s\n' phase client runs "helper calls" "GetAuthorizationToken" "API requests"
+    printf '%-13s %-12s %5s %13s %22s %16s\n' ------------- ------------ ----- ------------- ---------------------- ----------------
     for key in "${PHASES[@]}"; do
         phase=${key%%/*} who=${key#*/}
         case $phase in
@@ -900,7 +1119,7 @@ done
         warm | warm-cold) api_name="(fake)" ;;
         *) api_name="(none)" ;;
         esac
-        printf '%-13s %-9s %5s %13s %22s %16s\n' "$phase" "$who" "${N_RUNS[$key]}" \
+        printf '%-13s %-12s %5s %13s %22s %16s\n' "$phase" "$who" "${N_RUNS[$key]}" \
             "$(helper_gets "$phase" "$who")" "$(helper_api_calls "$phase" "$who")" "${N_API[$key]:-0} $api_name"
     done
     printf '\nHelper calls per client run, by operation (runs that called it; mean calls per run):\n'
@@ -934,6 +1153,7 @@ done
     printf '\nThe docker CLI: %s (%s)\n' "$DOCKER" "$DOCKER_VERSION"
     printf '  OCI manifests: read in %s cases, refused ("no such manifest", after the credentials were accepted) in %s\n' \
         "${OCI_READ[yes]:-0}" "${OCI_READ[no]:-0}"
+    printf 'dockerd: %s (%s); buildah: %s\n' "$DOCKERD" "$(cat "$LOGS/dockerd-version.out" 2>/dev/null)" "$(buildah --version 2>&1)"
 } | tee "$T/numbers.txt"
 
 pass=$(grep -c '^PASS' "$RESULTS")

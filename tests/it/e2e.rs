@@ -1,6 +1,7 @@
-//! End-to-end: skopeo, podman and the docker CLI pull from two real registries
-//! of two ECR accounts through the built helper, with moto as the API, inside
-//! a private network namespace (see `tests/e2e/run.sh` and `suite.sh`).
+//! End-to-end: skopeo, podman, buildah, the docker CLI and the docker daemon
+//! (`docker pull`, `docker build`) pull from two real registries of two ECR
+//! accounts through the built helper, with moto as the API, inside a private
+//! network namespace (see `tests/e2e/run.sh` and `suite.sh`).
 //!
 //! The suite runs once (the first test to need it starts it; the others wait)
 //! and writes one result row per case; each test here asserts on its own
@@ -150,6 +151,30 @@ fn docker_cli_inspects_manifests_of_both_accounts() {
         return;
     }
     assert_group(&["docker"]);
+}
+
+#[test]
+fn docker_pull_through_the_daemon_from_both_accounts() {
+    if !support::require(Need::E2e) {
+        return;
+    }
+    assert_group(&["dockerd"]);
+}
+
+#[test]
+fn docker_build_from_an_image_of_each_account_classic_and_buildkit() {
+    if !support::require(Need::E2e) {
+        return;
+    }
+    assert_group(&["docker-build"]);
+}
+
+#[test]
+fn buildah_pulls_from_both_accounts() {
+    if !support::require(Need::E2e) {
+        return;
+    }
+    assert_group(&["buildah"]);
 }
 
 #[test]

@@ -27,6 +27,8 @@
 //!   and the secrets sweep. `load`: 64 processes at once.
 //! - `moto`, `doctor`, `policy`, `kubelet`, `registries`: the SDK path
 //!   against moto (and the fake), per command.
+//! - `sources_machine`: IMDSv2, ECS, EKS Pod Identity and static keys, in a
+//!   private network namespace (`support::netns`).
 //! - `network`: CA bundles and proxies. `e2e`: skopeo, podman and docker
 //!   through the helper (`tests/e2e/`).
 //! - `fuzz_corpus`: the fuzz corpora replayed. `packaging`: the man page,

@@ -102,6 +102,13 @@ impl World {
             Some(ECR_API),
             "not the API's real name"
         );
+        let said = format!("{}{}{}", run.stdout(), run.stderr(), self.sb.log());
+        for secret in [Some(key.secret.as_str()), session_token]
+            .into_iter()
+            .flatten()
+        {
+            assert!(!said.contains(secret), "a secret of the source was written");
+        }
     }
 }
 

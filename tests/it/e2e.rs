@@ -192,3 +192,11 @@ fn no_partial_files_and_one_api_call_per_uncached_get() {
     }
     assert_group(&["files", "numbers"]);
 }
+
+#[test]
+fn an_alias_name_pulls_through_the_helper_with_the_registrys_token() {
+    if !support::require(Need::E2e) {
+        return;
+    }
+    assert_group(&["alias"]);
+}

@@ -65,6 +65,15 @@ where
                 sso_sign_in_lapsed(err).unwrap_or_default()
             ))
         }
+        // A profile's credential_process that failed: named as the user
+        // wrote it, then the SDK's words (its exit status and stderr, or
+        // why its output is not credentials, never the output itself).
+        _ if from_credentials(err) && credential_process_failure(err).is_some() => {
+            TokenError::Credentials(format!(
+                "the profile's credential_process failed: {}",
+                credential_process_failure(err).unwrap_or_default()
+            ))
+        }
         // A profile's role (role_arn in ~/.aws/config) that STS refused:
         // STS's words, not the provider's wrapping of them.
         _ if from_credentials(err) => match sts_refusal(err) {
@@ -150,6 +159,21 @@ fn sso_sign_in_lapsed(err: &(dyn Error + 'static)) -> Option<String> {
     None
 }
 
+/// The SDK's credential_process provider's failure among the causes: it
+/// is a message only ("Error retrieving credentials from external
+/// process…"), so it is known by its words.
+fn credential_process_failure(err: &(dyn Error + 'static)) -> Option<String> {
+    let mut cause = Some(err);
+    while let Some(e) = cause {
+        let text = e.to_string();
+        if text.starts_with("Error retrieving credentials") && text.contains("external process") {
+            return Some(error_chain(e));
+        }
+        cause = e.source();
+    }
+    None
+}
+
 /// Whether a credentials provider's failure is among the causes: then the
 /// call never left, for want of credentials.
 fn from_credentials(err: &(dyn Error + 'static)) -> bool {
@@ -226,5 +250,16 @@ mod tests {
             SdkTokenError::provider_timed_out(std::time::Duration::from_secs(1)),
         )));
         assert_eq!(sso_sign_in_lapsed(&slow), None);
+    }
+
+    #[test]
+    fn a_credential_process_failure_is_found_among_the_causes() {
+        let failed = Wrapper(Box::new(CredentialsError::provider_error(
+            "Error retrieving credentials: external process exited with code exit status: 3. Stderr: expired",
+        )));
+        let why = credential_process_failure(&failed).unwrap();
+        assert!(why.contains("exit status: 3"), "{why}");
+        let other = Wrapper(Box::new(CredentialsError::provider_error("STS said no")));
+        assert_eq!(credential_process_failure(&other), None);
     }
 }

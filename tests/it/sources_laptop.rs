@@ -16,7 +16,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::support::moto::{AccessKey, Moto, SessionKey, moto_password};
+use crate::support::moto::{AccessKey, DEFAULT_ACCOUNT, Moto, SessionKey, moto_password};
 use crate::support::{self, Need, Run, Sandbox};
 
 const ACCOUNT: &str = "111111111111";
@@ -464,5 +464,270 @@ mod netns {
         assert_eq!(w.portal.calls().len(), 1);
         assert!(!w.portal.calls()[0].token_known);
         assert_one_clear_line(&log, &["SSO", "aws sso login"]);
+    }
+
+    // --- credential_process ---------------------------------------------------
+
+    /// A profile's `credential_process` runs once: its key signs, and a hit
+    /// runs nothing. A second profile with its own process, one after the
+    /// other, gets its own entry and its own key (the AWS_PROFILE differs).
+    #[test]
+    fn credential_process_runs_once_then_the_cache_answers() {
+        let Some(mut w) = world() else { return };
+        let a = w.moto.create_ecr_user("process-a");
+        let b = w.moto.create_ecr_user("process-b");
+        let proc_a = Process::printing(w.sb.path(), "proc-a", &a);
+        let proc_b = Process::printing(w.sb.path(), "proc-b", &b);
+        write_config(
+            &w.sb,
+            &format!("{}\n{}", proc_a.profile("a"), proc_b.profile("b")),
+        );
+        w.sb.set("AWS_PROFILE", "a");
+        let cold = w.sb.get(REGISTRY);
+        w.assert_token(&cold, 1, &a.id, None);
+        assert_eq!(proc_a.runs(), 1);
+        let hit = w.sb.get(REGISTRY);
+        w.assert_token(&hit, 1, &a.id, None);
+        assert_eq!(proc_a.runs(), 1, "a hit ran the process");
+
+        w.sb.set("AWS_PROFILE", "b");
+        let other = w.sb.get(REGISTRY);
+        w.assert_token(&other, 2, &b.id, None);
+        assert_eq!((proc_a.runs(), proc_b.runs()), (1, 1));
+        let hit = w.sb.get(REGISTRY);
+        w.assert_token(&hit, 2, &b.id, None);
+        assert_eq!(proc_b.runs(), 1);
+        assert_eq!(w.cache_entries(), 2, "one entry per profile");
+    }
+
+    /// A process that exits non-zero: not found within the bound, one
+    /// line naming the failure; nothing cached, and no call.
+    #[test]
+    fn a_credential_process_that_fails_is_not_found() {
+        let Some(mut w) = world() else { return };
+        let failing = Process::new(w.sb.path(), "proc-fail", "sso session expired", 3);
+        write_config(&w.sb, &failing.profile("dev"));
+        w.sb.set("AWS_PROFILE", "dev");
+        let log = w.not_found_within(FETCH_BOUND);
+        assert_eq!(failing.runs(), 1);
+        assert_one_clear_line(
+            &log,
+            &[
+                "no AWS credentials",
+                "credential_process failed",
+                "exit status: 3",
+            ],
+        );
+        assert_eq!(w.cache_entries(), 0);
+    }
+
+    /// A process that prints garbage (not the JSON the process credential
+    /// format says): not found within the bound, one line saying so, and
+    /// the garbage is not echoed (it could be a secret).
+    #[test]
+    fn a_credential_process_that_prints_garbage_is_not_found() {
+        let Some(mut w) = world() else { return };
+        let garbage = Process::new(
+            w.sb.path(),
+            "proc-garbage",
+            "AKIA-garbage-9f8e7d not json",
+            0,
+        );
+        write_config(&w.sb, &garbage.profile("dev"));
+        w.sb.set("AWS_PROFILE", "dev");
+        let log = w.not_found_within(FETCH_BOUND);
+        assert_eq!(garbage.runs(), 1);
+        assert_one_clear_line(
+            &log,
+            &[
+                "no AWS credentials",
+                "credential_process failed",
+                "invalid JSON",
+            ],
+        );
+        assert!(
+            !log.join("\n").contains("garbage-9f8e7d"),
+            "the output was logged"
+        );
+    }
+
+    // --- role_arn + source_profile ------------------------------------------
+
+    /// The AssumeRole requests moto received so far.
+    fn assume_role_calls(moto: &Moto, action: &str) -> usize {
+        let needle = format!("Action={action}&");
+        moto.recorded()
+            .iter()
+            .filter(|r| {
+                let body = String::from_utf8_lossy(&r.body);
+                body.contains(&needle) || body.ends_with(&format!("Action={action}"))
+            })
+            .count()
+    }
+
+    /// The next `n` actions moto receives pass unchecked; every later one
+    /// is checked again (moto's `reset-auth`).
+    fn let_actions_through_unchecked(moto: &Moto, n: u32) {
+        let (status, body) = moto.request(
+            "POST",
+            "/moto-api/reset-auth",
+            &[("Content-Type", "text/plain")],
+            n.to_string().as_bytes(),
+        );
+        assert_eq!(status, 200, "moto reset-auth: {body}");
+    }
+
+    /// Lets IAM user `name` call `sts:AssumeRole` (moto checks the caller's
+    /// policies; `create_ecr_user` grants `ecr:*` only).
+    fn allow_assume_role(moto: &Moto, name: &str) {
+        const POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}"#;
+        let encode = |v: &str| -> String {
+            v.bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                        (b as char).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect()
+        };
+        let body = format!(
+            "Action=PutUserPolicy&UserName={}&PolicyName=assume&PolicyDocument={}&Version=2010-05-08",
+            encode(name),
+            encode(POLICY)
+        );
+        let_actions_through_unchecked(moto, 1);
+        let (status, text) = moto.request(
+            "POST",
+            "/",
+            &[
+                (
+                    "Authorization",
+                    "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20150101/us-east-1/iam/aws4_request, \
+                     SignedHeaders=host, Signature=0000",
+                ),
+                ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"),
+            ],
+            body.as_bytes(),
+        );
+        assert_eq!(status, 200, "PutUserPolicy: {text}");
+    }
+
+    /// A profile's `role_arn` with a `source_profile` of static keys: STS
+    /// (found by name, sts.us-east-1.amazonaws.com) is asked once, with the
+    /// source's key; the role session's key signs; a hit asks neither.
+    #[test]
+    fn a_role_with_a_source_profile_assumes_once_then_the_cache_answers() {
+        let Some(mut w) = world() else { return };
+        let base = w.moto.create_ecr_user("base-user");
+        allow_assume_role(&w.moto, "base-user");
+        w.moto.create_ecr_role_session("ecr-pull");
+        let before = assume_role_calls(&w.moto, "AssumeRole");
+        std::fs::write(
+            w.sb.var("AWS_SHARED_CREDENTIALS_FILE").unwrap(),
+            format!(
+                "[base]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+                base.id, base.secret
+            ),
+        )
+        .unwrap();
+        write_config(
+            &w.sb,
+            &format!(
+                "[profile ci]\nrole_arn = arn:aws:iam::{DEFAULT_ACCOUNT}:role/ecr-pull\nsource_profile = base\n"
+            ),
+        );
+        w.sb.set("AWS_PROFILE", "ci");
+        let cold = w.sb.get(REGISTRY);
+        assert_eq!(cold.code(), Some(0), "get failed; log:\n{}", w.sb.log());
+        assert_token(&cold);
+        assert_eq!(
+            assume_role_calls(&w.moto, "AssumeRole"),
+            before + 1,
+            "one AssumeRole"
+        );
+        let sts = w.moto.recorded();
+        let assume = sts
+            .iter()
+            .rev()
+            .find(|r| String::from_utf8_lossy(&r.body).contains("Action=AssumeRole"))
+            .unwrap();
+        assert_eq!(
+            assume.access_key_id(),
+            Some(base.id.as_str()),
+            "AssumeRole not signed by the source"
+        );
+        assert_eq!(
+            assume.header("host"),
+            Some(STS[0]),
+            "not STS's regional name"
+        );
+        let ecr = w.moto.ecr_token_requests();
+        assert_eq!(ecr.len(), 1);
+        let signer = ecr[0].access_key_id().unwrap().to_owned();
+        assert!(
+            signer.starts_with("ASIA") && signer != base.id,
+            "not the role session's key: {signer}"
+        );
+        assert!(ecr[0].header("x-amz-security-token").is_some());
+        assert_eq!(ecr[0].registry_ids(), [ACCOUNT]);
+
+        let hit = w.sb.get(REGISTRY);
+        assert_token(&hit);
+        assert_eq!(w.moto.ecr_token_requests().len(), 1, "a hit called ECR");
+        assert_eq!(
+            assume_role_calls(&w.moto, "AssumeRole"),
+            before + 1,
+            "a hit called STS"
+        );
+    }
+
+    // --- IRSA (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE) --------------------
+
+    /// The web identity link of the chain, as on an EKS pod with IRSA: STS's
+    /// AssumeRoleWithWebIdentity at its real name (moto.rs's web identity
+    /// tests name the endpoint instead), once; the session's key signs;
+    /// a hit asks neither.
+    #[test]
+    fn irsa_assumes_once_then_the_cache_answers() {
+        let Some(mut w) = world() else { return };
+        w.moto.create_ecr_role_session("irsa-pull");
+        let before = assume_role_calls(&w.moto, "AssumeRoleWithWebIdentity");
+        let token = w.sb.path().join("irsa-token");
+        std::fs::write(
+            &token,
+            "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2EifQ.c2ln",
+        )
+        .unwrap();
+        w.sb.set(
+            "AWS_ROLE_ARN",
+            &format!("arn:aws:iam::{DEFAULT_ACCOUNT}:role/irsa-pull"),
+        )
+        .set("AWS_WEB_IDENTITY_TOKEN_FILE", &token.to_string_lossy());
+        // moto checks a signature on every action, but STS takes
+        // AssumeRoleWithWebIdentity unsigned: that one passes unchecked,
+        // and checking resumes for GetAuthorizationToken.
+        let_actions_through_unchecked(&w.moto, 1);
+        let cold = w.sb.get(REGISTRY);
+        assert_eq!(cold.code(), Some(0), "get failed; log:\n{}", w.sb.log());
+        assert_token(&cold);
+        assert_eq!(
+            assume_role_calls(&w.moto, "AssumeRoleWithWebIdentity"),
+            before + 1
+        );
+        let ecr = w.moto.ecr_token_requests();
+        assert_eq!(ecr.len(), 1);
+        let signer = ecr[0].access_key_id().unwrap();
+        assert!(signer.starts_with("ASIA"), "not a session key: {signer}");
+        assert!(ecr[0].header("x-amz-security-token").is_some());
+        assert_eq!(ecr[0].registry_ids(), [ACCOUNT]);
+        let hit = w.sb.get(REGISTRY);
+        assert_token(&hit);
+        assert_eq!(w.moto.ecr_token_requests().len(), 1, "a hit called ECR");
+        assert_eq!(
+            assume_role_calls(&w.moto, "AssumeRoleWithWebIdentity"),
+            before + 1,
+            "a hit called STS"
+        );
     }
 }

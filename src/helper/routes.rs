@@ -266,6 +266,54 @@ mod tests {
         }
     }
 
+    #[test]
+    fn aliases_resolve_from_the_file_and_their_profiles_are_checked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("c.toml");
+        std::fs::write(
+            &p,
+            "[[registry]]\nhost = \"images.corp.example\"\nregistry = \"111111111111.dkr.ecr.eu-west-1.amazonaws.com\"\n\n\
+             [[registry]]\nhost = \"typo.corp.example\"\nregistry = \"111111111111.dkr.ecr.eu-west-1.amazonaws.com\"\nprofile = \"typo\"\n\n\
+             [[registry]]\naccount = \"111111111111\"\nprofile = \"known\"\n",
+        )
+        .unwrap();
+        let routes = RulesFile::new(Some(p.clone()), true)
+            .with_profile_check(Box::new(|name| Ok(name == "known")));
+        let images = routes.alias("images.corp.example").unwrap().unwrap();
+        assert_eq!(
+            (images.line, images.registry.host()),
+            (1, "111111111111.dkr.ecr.eu-west-1.amazonaws.com")
+        );
+        // No credentials of its own: the registry's rule, checked as such.
+        assert_eq!(
+            routes.alias_route(&images).unwrap(),
+            CredentialSource::Profile("known".into())
+        );
+        let typo = routes.alias("typo.corp.example").unwrap().unwrap();
+        match routes.alias_route(&typo) {
+            Err(GetError::Config(m)) => {
+                assert!(
+                    m.contains("c.toml:5: profile \"typo\" does not exist"),
+                    "{m}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(routes.alias("other.corp.example").unwrap(), None);
+        assert_eq!(
+            RulesFile::new(None, false)
+                .alias("images.corp.example")
+                .unwrap(),
+            None
+        );
+        // A broken file: the host may be an alias it names.
+        std::fs::write(&p, "[[registry]]\nhost = 1\n").unwrap();
+        match RulesFile::new(Some(p), true).alias("images.corp.example") {
+            Err(GetError::Config(m)) => assert!(m.contains("c.toml:2"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[cfg(unix)]
     #[test]
     fn a_fifo_or_a_device_is_refused_without_blocking() {

@@ -13,6 +13,8 @@
 //! name, all through a private /etc/hosts and trusted through
 //! `AWS_CA_BUNDLE`. No endpoint variable is set: discovery is the SDK's.
 
+#![cfg(unix)] // the credential_process programs are shell scripts
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -107,10 +109,6 @@ fn assert_token(run: &Run) {
 /// directory only, so the second `get` was a hit on user A's token, with
 /// no call at all.
 #[test]
-#[cfg_attr(
-    windows,
-    ignore = "needs moto: the Windows tests run under wine, which cannot start the Linux moto_server"
-)]
 fn an_edited_profile_is_another_principal() {
     if !support::require(Need::Moto) {
         return;

@@ -376,6 +376,20 @@ mod netns {
         let hit = w.sb.get(REGISTRY);
         w.assert_token(&hit, 1, &a.key.id, Some(&a.token));
         assert_eq!(w.portal.calls().len(), 1, "a hit asked the portal");
+        // A new sign-in (another token in ~/.aws/sso/cache) is the same
+        // principal: still a hit.
+        w.portal.accept_token("a-later-sign-in");
+        write_cached_token(
+            &w.home(),
+            "corp",
+            "a-later-sign-in",
+            START_URL,
+            "us-east-1",
+            8 * 3600,
+        );
+        let hit = w.sb.get(REGISTRY);
+        w.assert_token(&hit, 1, &a.key.id, Some(&a.token));
+        assert_eq!(w.portal.calls().len(), 1, "a new sign-in was a miss");
 
         write_config(&w.sb, &sso_session_profile("EcrPullB"));
         let other = w.sb.get(REGISTRY);

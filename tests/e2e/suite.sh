@@ -878,6 +878,10 @@ dd_reset() {
     [ -z "$(dd_cli images -aq)" ]
 }
 DD_ENV=(DOCKER_HOST="$DOCKERD_SOCK" DOCKER_CONFIG="$T/docker")
+dd_show_log() { # after a failed case: what the daemon said
+    say "    dockerd log ($LOGS/dockerd.log):"
+    show "$LOGS/dockerd.log" 15
+}
 
 # The hosts the helper was asked for in one case (scheme and slash dropped), sorted.
 case_hosts() { # PHASE CLIENT CASE
@@ -908,7 +912,7 @@ dd_pull() {
     DD_API0=$(api_count)
     client "$phase" dockerd "$name" "$expect" "${DD_ENV[@]}" "$@" -- \
         bash -c '"$1" pull --quiet "$2" && "$1" image inspect --format "id={{.Id}} digests={{json .RepoDigests}}" "$2"' \
-        _ "$DOCKER" "$host/$REPO"
+        _ "$DOCKER" "$host/$REPO" || dd_show_log
 }
 # dd_build PHASE NAME EXPECT HOST BUILDER [VAR=VALUE...]: docker build of
 # FROM HOST/$REPO plus a LABEL and a COPY (the image has no shell: no RUN),
@@ -928,7 +932,7 @@ dd_build() {
     DD_API0=$(api_count)
     client "$phase" docker-build "$name" "$expect" "${DD_ENV[@]}" DOCKER_BUILDKIT="$bk" "$@" -- \
         bash -c '"$1" build --quiet --tag e2e-built:1 "$2" && "$1" image inspect --format "layers={{json .RootFS.Layers}} label={{index .Config.Labels \"org.example.e2e\"}}" e2e-built:1' \
-        _ "$DOCKER" "$ctx"
+        _ "$DOCKER" "$ctx" || dd_show_log
 }
 BUILT_RE="layers=\\[\"sha256:$DIFF_ID\",\"sha256:[0-9a-f]{64}\"\\] label=docker-credential-ecr-login"
 
@@ -982,9 +986,9 @@ for kind in "${KINDS[@]}"; do
         for cfg in authjson home; do
             n="pull $acct, ${CFG_NAME[$cfg]}$K"
             if [ $cfg = authjson ]; then
-                bh_pull moto "$n" "ok:id=(sha256:)?$CDIG[[:space:]]+digest=sha256:$MDIG" "$h/$REPO" REGISTRY_AUTH_FILE="$CA_JSON"
+                bh_pull moto "$n" "ok:id=(sha256:)?${CDIG}[[:space:]]+digest=sha256:$MDIG" "$h/$REPO" REGISTRY_AUTH_FILE="$CA_JSON"
             else
-                bh_pull moto "$n" "ok:id=(sha256:)?$CDIG[[:space:]]+digest=sha256:$MDIG" "$h/$REPO" HOME="$T/home-docker"
+                bh_pull moto "$n" "ok:id=(sha256:)?${CDIG}[[:space:]]+digest=sha256:$MDIG" "$h/$REPO" HOME="$T/home-docker"
             fi
             expect_gets buildah moto "$n" "$DD_API0" "$h"
         done

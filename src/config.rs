@@ -249,10 +249,6 @@ fn env_keys_warning(var: &impl Fn(&str) -> Option<String>) -> Option<String> {
 /// are written there. That stays the same across the sessions of an
 /// assumed role; an edit of either file is a miss.
 pub fn cache_identity(var: &impl Fn(&str) -> Option<String>) -> String {
-    cache_identity_at(var, std::time::SystemTime::now())
-}
-
-fn cache_identity_at(var: &impl Fn(&str) -> Option<String>, now: std::time::SystemTime) -> String {
     if let Some(key_id) = env_key_id(var) {
         return format!("env:{key_id}");
     }
@@ -274,7 +270,7 @@ fn cache_identity_at(var: &impl Fn(&str) -> Option<String>, now: std::time::Syst
     }
     for (name, default) in AWS_FILES {
         if let Some(path) = aws_file(name, default, var) {
-            id.push_str(&format!("\0{name}@{}", file_stamp(&path, now)));
+            id.push_str(&format!("\0{name}@{}", file_stamp(&path)));
         }
     }
     id
@@ -315,17 +311,15 @@ pub fn aws_file(
     }
 }
 
-/// How recently a file may have changed for its timestamps not to be
-/// trusted alone: they tick coarsely (a jiffy on Linux, 2 s on FAT), so two
-/// writes of the same size in one tick look alike.
-const RACY_WINDOW: Duration = Duration::from_secs(5);
-
-/// A file's version without reading it: path, size, times and (on Unix)
-/// device and inode, so that an edit, a rename over it or a restored copy
-/// changes it. A file changed within [`RACY_WINDOW`] of `now` (or in the
-/// future) also contributes a digest of its contents, as git treats a
-/// "racily clean" file: only then is it read.
-pub fn file_stamp(path: &Path, now: std::time::SystemTime) -> String {
+/// A file's version without reading it: path, size, modification and
+/// change times and (on Unix) device and inode, so that an edit, a rename
+/// over it or a restored copy changes it. Never a digest of the contents:
+/// the key must be the same before and after any moment, or every edit
+/// would cost two misses (the load suite's 64 processes saw it). What it
+/// cannot see is a rewrite in place to the same size within one tick of
+/// the file system's clock after the last one, a few milliseconds: no
+/// person edits that fast, and a `get` in between takes longer.
+pub fn file_stamp(path: &Path) -> String {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -334,12 +328,11 @@ pub fn file_stamp(path: &Path, now: std::time::SystemTime) -> String {
         // Unreadable: the miss's read reports it.
         Err(_) => return format!("{}:unreadable", path.display()),
     };
-    let nanos = |t: std::io::Result<std::time::SystemTime>| {
-        t.ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos())
-    };
-    let modified = nanos(meta.modified());
+    let modified = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
     #[cfg(unix)]
     let (changed, inode) = {
         use std::os::unix::fs::MetadataExt;
@@ -350,26 +343,11 @@ pub fn file_stamp(path: &Path, now: std::time::SystemTime) -> String {
     };
     #[cfg(not(unix))]
     let (changed, inode) = (modified, String::new());
-    let mut stamp = format!(
+    format!(
         "{}:{}:{modified}:{changed}:{inode}",
         path.display(),
         meta.len()
-    );
-    let age = now
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos())
-        .checked_sub(changed.max(modified));
-    if age.is_none_or(|a| a < RACY_WINDOW.as_nanos()) {
-        match crate::helper::fsutil::read_bounded(path, MAX_AWS_FILE) {
-            Ok(bytes) => {
-                let digest = sha2::Sha256::digest(&bytes);
-                let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-                stamp.push_str(&format!(":sha256:{hex}"));
-            }
-            Err(_) => stamp.push_str(":unread"),
-        }
-    }
-    stamp
+    )
 }
 
 fn truthy(v: &str) -> bool {
@@ -880,67 +858,65 @@ mod tests {
 
     const SSO_A: &str = "[profile dev]\nsso_session = corp\nsso_account_id = 111111111111\nsso_role_name = ReadOnly\n\n[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\n";
 
+    /// Waits out one tick of the file system's clock, so that the next
+    /// write in place carries other times (as any edit after a `get` does).
+    fn next_tick() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
     /// The case: the same AWS_PROFILE in the same file, whose SSO
     /// account (or role, role_arn, credential_process) was edited, is
-    /// another principal: its identity changes, however soon after.
+    /// another principal: its identity changes, without the file being read.
     #[test]
     fn an_edit_of_the_aws_files_changes_the_identity() {
         let (dir, var) = aws_home();
         let config = dir.path().join(".aws/config");
-        let settled = |now: std::time::SystemTime| now + Duration::from_secs(3600);
         std::fs::write(&config, SSO_A).unwrap();
-        let now = std::time::SystemTime::now();
-        let before = cache_identity_at(&var, now);
-        // Same size, rewritten in place within one timestamp tick: only
-        // the racy window's digest tells them apart.
+        let before = cache_identity(&var);
+        // The same size, rewritten in place: told apart by its times.
+        next_tick();
         std::fs::write(&config, SSO_A.replace("111111111111", "222222222222")).unwrap();
-        assert_ne!(cache_identity_at(&var, now), before);
+        let account = cache_identity(&var);
+        assert_ne!(account, before);
+        next_tick();
         std::fs::write(&config, SSO_A.replace("ReadOnly", "PowerUsr")).unwrap();
-        assert_ne!(cache_identity_at(&var, now), before);
-        // Settled files are told apart by their stamp alone, unread.
-        let a = cache_identity_at(&var, settled(now));
-        std::fs::write(&config, SSO_A.replace("ReadOnly", "Admin")).unwrap();
-        let b = cache_identity_at(&var, settled(now));
-        assert_ne!(a, b);
-        assert!(!b.contains("sha256"), "{b}");
-        // Replaced by a rename (as editors save), same size and contents.
+        assert_ne!(cache_identity(&var), account);
+        // Replaced by a rename (as editors save), same size, same times.
+        let b = cache_identity(&var);
         let tmp = dir.path().join(".aws/config.new");
-        std::fs::write(&tmp, SSO_A.replace("ReadOnly", "Admin")).unwrap();
+        std::fs::write(&tmp, SSO_A.replace("ReadOnly", "PowerUsr")).unwrap();
+        let times = std::fs::metadata(&config).unwrap().modified().unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&tmp)
+            .unwrap()
+            .set_modified(times)
+            .unwrap();
         std::fs::rename(&tmp, &config).unwrap();
-        assert_ne!(cache_identity_at(&var, settled(now)), b);
+        assert_ne!(cache_identity(&var), b);
         // The credentials file counts as much (a source_profile's keys).
-        let c = cache_identity_at(&var, settled(now));
+        let c = cache_identity(&var);
         std::fs::write(
             dir.path().join(".aws/credentials"),
             "[base]\naws_access_key_id = AKIA2\n",
         )
         .unwrap();
-        assert_ne!(cache_identity_at(&var, settled(now)), c);
+        assert_ne!(cache_identity(&var), c);
     }
 
-    /// An untouched file keeps its identity: a hit stays a hit, and past
-    /// the racy window the file is not read.
+    /// An untouched file keeps its identity, however much later: a hit
+    /// stays a hit. Only its version is in it, never its contents.
     #[test]
     fn untouched_aws_files_keep_the_identity() {
         let (dir, var) = aws_home();
         std::fs::write(dir.path().join(".aws/config"), SSO_A).unwrap();
-        let later = std::time::SystemTime::now() + Duration::from_secs(3600);
-        let id = cache_identity_at(&var, later);
-        assert_eq!(
-            cache_identity_at(&var, later + Duration::from_secs(7200)),
-            id
-        );
-        assert!(!id.contains("sha256"), "{id}");
-        // Within the window the digest is in, the same each time.
-        let now = std::time::SystemTime::now();
-        let racy = cache_identity_at(&var, now);
-        assert!(racy.contains("sha256"), "{racy}");
-        assert_eq!(cache_identity_at(&var, now), racy);
-        // Never the file's contents, only their digest.
-        assert!(!racy.contains("ReadOnly"), "{racy}");
+        let id = cache_identity(&var);
+        next_tick();
+        assert_eq!(cache_identity(&var), id);
+        assert!(!id.contains("ReadOnly") && !id.contains("sha256"), "{id}");
         // A file that appears, or goes, changes it too.
         std::fs::remove_file(dir.path().join(".aws/config")).unwrap();
-        let gone = cache_identity_at(&var, later);
+        let gone = cache_identity(&var);
         assert_ne!(gone, id);
         assert!(gone.contains("absent"), "{gone}");
     }

@@ -120,6 +120,81 @@ impl std::error::Error for ContainerEndpointFailure {
     }
 }
 
+/// The profile link, whose failure says when the profile's credentials
+/// come from its `credential_process`: the SDK's failure of that tool is a
+/// message only, so which setting gave out is known from the profile, not
+/// from the words. Looked up only when the link fails.
+#[derive(Debug)]
+struct NamedProfile {
+    provider: aws_config::profile::ProfileFileCredentialsProvider,
+    files: super::profiles::SharedConfig,
+    /// The profile, when a rule names it; else the SDK's choice
+    /// (`AWS_PROFILE`, else `default`).
+    name: Option<String>,
+}
+
+impl ProvideCredentials for NamedProfile {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(async move {
+            match self.provider.provide_credentials().await {
+                Ok(credentials) => Ok(credentials),
+                Err(e @ CredentialsError::CredentialsNotLoaded(_)) => Err(e),
+                Err(e) => {
+                    let name = self
+                        .name
+                        .clone()
+                        .or_else(|| crate::config::var("AWS_PROFILE"))
+                        .unwrap_or_else(|| "default".to_owned());
+                    match self.files.credential_process_of(&name).await {
+                        Some(_) => Err(CredentialsError::provider_error(
+                            ProfileFailure::CredentialProcess {
+                                profile: name,
+                                cause: e,
+                            },
+                        )),
+                        None => Err(e),
+                    }
+                }
+            }
+        })
+    }
+}
+
+/// A profile's credentials that failed where the profile says they come from.
+#[derive(Debug)]
+pub(super) enum ProfileFailure {
+    /// The profile (or a `source_profile` below it) runs a
+    /// `credential_process`, and the profile link failed.
+    CredentialProcess {
+        profile: String,
+        cause: CredentialsError,
+    },
+}
+
+impl std::fmt::Display for ProfileFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProfileFailure::CredentialProcess { profile, .. } => {
+                write!(f, "profile {profile:?}: its credential_process failed")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ProfileFailure {
+    // The provider's causes: its own wrapping says nothing more.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ProfileFailure::CredentialProcess { cause, .. } => {
+                std::error::Error::source(cause).or(Some(cause))
+            }
+        }
+    }
+}
+
 impl AwsTokenSource {
     /// The credentials provider for a source. Nothing is resolved here: the
     /// SDK asks the provider when it signs.
@@ -148,7 +223,7 @@ impl AwsTokenSource {
                     }
                     check_token_files()?;
                     let (pc, imds) = provider_config()?;
-                    let files = self.shared_config()?.profile_files();
+                    let shared = self.shared_config()?;
                     // The SDK's default chain, link for link, because its
                     // builder takes no profile files: the profile link gets
                     // the contents we read.
@@ -159,10 +234,14 @@ impl AwsTokenSource {
                         )
                         .or_else(
                             "Profile",
-                            aws_config::profile::ProfileFileCredentialsProvider::builder()
-                                .configure(&pc)
-                                .profile_files(files)
-                                .build(),
+                            NamedProfile {
+                                provider: aws_config::profile::ProfileFileCredentialsProvider::builder()
+                                    .configure(&pc)
+                                    .profile_files(shared.profile_files())
+                                    .build(),
+                                files: shared.clone(),
+                                name: None,
+                            },
                         )
                         .or_else(
                             "WebIdentityToken",
@@ -190,13 +269,16 @@ impl AwsTokenSource {
                 }
                 CredentialSource::Profile(name) => {
                     self.require_profile(name, "named for this registry").await?;
-                    SharedCredentialsProvider::new(
-                        aws_config::profile::ProfileFileCredentialsProvider::builder()
+                    let shared = self.shared_config()?;
+                    SharedCredentialsProvider::new(NamedProfile {
+                        provider: aws_config::profile::ProfileFileCredentialsProvider::builder()
                             .configure(&provider_config()?.0)
-                            .profile_files(self.shared_config()?.profile_files())
+                            .profile_files(shared.profile_files())
                             .profile_name(name)
                             .build(),
-                    )
+                        files: shared.clone(),
+                        name: Some(name.clone()),
+                    })
                 }
                 CredentialSource::AssumeRole {
                     role_arn,

@@ -65,20 +65,17 @@ where
                 sso_sign_in_lapsed(err).unwrap_or_default()
             ))
         }
-        // A profile's credential_process that failed: named as the user
-        // wrote it, then the SDK's words (its exit status and stderr, or
-        // why its output is not credentials, never the output itself).
-        _ if from_credentials(err) && credential_process_failure(err).is_some() => {
-            TokenError::Credentials(format!(
-                "the profile's credential_process failed: {}",
-                credential_process_failure(err).unwrap_or_default()
-            ))
-        }
         // A profile's role (role_arn in ~/.aws/config) that STS refused:
-        // STS's words, not the provider's wrapping of them.
-        _ if from_credentials(err) => match sts_refusal(err) {
-            Some(failure) => TokenError::Credentials(format!("sts:AssumeRole failed: {failure}")),
-            None => TokenError::Credentials(error_chain(err)),
+        // STS's words, not the provider's wrapping of them. Then a profile
+        // whose credential_process failed: named as the user wrote it, then
+        // the SDK's words (its exit status and stderr, or why its output is
+        // not credentials, never the output itself).
+        _ if from_credentials(err) => match (sts_refusal(err), credential_process_failure(err)) {
+            (Some(failure), _) => {
+                TokenError::Credentials(format!("sts:AssumeRole failed: {failure}"))
+            }
+            (None, Some(why)) => TokenError::Credentials(why),
+            (None, None) => TokenError::Credentials(error_chain(err)),
         },
         _ => api(None, ApiFailure::other(error_chain(err))),
     }
@@ -137,37 +134,42 @@ pub(super) fn assume_role_failure(role_arn: &str, err: &CredentialsError) -> Tok
 /// in the SDK's words: its token provider (an `sso-session` profile) had
 /// no token to give (expired and not refreshable, or never cached), or the
 /// SSO portal refused the cached one (a legacy profile's token is sent
-/// unchecked). The portal's refusal is known by its error code only: its
-/// type is aws-sdk-sso's, a crate we reach through aws-config alone.
+/// unchecked) with `UnauthorizedException`.
 fn sso_sign_in_lapsed(err: &(dyn Error + 'static)) -> Option<String> {
     use aws_credential_types::provider::error::TokenError as SdkTokenError;
+    use aws_sdk_sso::operation::get_role_credentials::GetRoleCredentialsError;
+    type PortalError = SdkError<GetRoleCredentialsError, HttpResponse>;
     let mut cause = Some(err);
     while let Some(e) = cause {
         match e.downcast_ref::<SdkTokenError>() {
             Some(SdkTokenError::ProviderTimedOut(_)) => return None,
             Some(_) => return Some(error_chain(e)),
-            None if e.to_string().starts_with("UnauthorizedException") => {
-                return Some(format!(
-                    "the SSO portal refused the cached token: {}",
-                    error_chain(e)
-                ));
-            }
             None => {}
+        }
+        if let Some(portal) = e.downcast_ref::<PortalError>() {
+            return match portal.as_service_error() {
+                Some(GetRoleCredentialsError::UnauthorizedException(refusal)) => Some(format!(
+                    "the SSO portal refused the cached token: {}",
+                    refusal.message().unwrap_or("UnauthorizedException")
+                )),
+                _ => None,
+            };
         }
         cause = e.source();
     }
     None
 }
 
-/// The SDK's credential_process provider's failure among the causes: it
-/// is a message only ("Error retrieving credentials from external
-/// process…"), so it is known by its words.
+/// A profile whose `credential_process` failed, among the causes (the
+/// profile link knows it from the profile: the SDK says it in words only).
 fn credential_process_failure(err: &(dyn Error + 'static)) -> Option<String> {
+    use super::credentials::ProfileFailure;
     let mut cause = Some(err);
     while let Some(e) = cause {
-        let text = e.to_string();
-        if text.starts_with("Error retrieving credentials") && text.contains("external process") {
-            return Some(error_chain(e));
+        if let Some(f @ ProfileFailure::CredentialProcess { .. }) =
+            e.downcast_ref::<ProfileFailure>()
+        {
+            return Some(error_chain(f));
         }
         cause = e.source();
     }
@@ -229,18 +231,50 @@ mod tests {
     #[test]
     fn a_lapsed_sso_sign_in_is_found_among_the_causes() {
         use aws_credential_types::provider::error::TokenError as SdkTokenError;
+        use aws_sdk_sso::operation::get_role_credentials::GetRoleCredentialsError;
+        use aws_sdk_sso::types::error::{TooManyRequestsException, UnauthorizedException};
         let expired = Wrapper(Box::new(CredentialsError::provider_error(
             SdkTokenError::provider_error("the SSO token has expired and cannot be refreshed"),
         )));
         let why = sso_sign_in_lapsed(&expired).unwrap();
         assert!(why.contains("has expired"), "{why}");
-        let refused = Wrapper(Box::new(CredentialsError::provider_error(
-            std::io::Error::other("UnauthorizedException: Session token not found or invalid"),
-        )));
+        // The portal's answers, by their type.
+        let portal = |e: GetRoleCredentialsError, status: u16| {
+            Wrapper(Box::new(CredentialsError::provider_error(
+                SdkError::service_error(
+                    e,
+                    HttpResponse::new(
+                        status.try_into().unwrap(),
+                        aws_smithy_types::body::SdkBody::empty(),
+                    ),
+                ),
+            )))
+        };
+        let refused = portal(
+            GetRoleCredentialsError::UnauthorizedException(
+                UnauthorizedException::builder()
+                    .message("Session token not found or invalid")
+                    .build(),
+            ),
+            401,
+        );
         let why = sso_sign_in_lapsed(&refused).unwrap();
-        assert!(why.contains("portal refused"), "{why}");
-        // Not a sign-in: STS's refusal, a network failure, a timeout.
+        assert!(
+            why.contains("portal refused") && why.contains("not found or invalid"),
+            "{why}"
+        );
+        let busy = portal(
+            GetRoleCredentialsError::TooManyRequestsException(
+                TooManyRequestsException::builder().build(),
+            ),
+            429,
+        );
+        assert_eq!(sso_sign_in_lapsed(&busy), None);
+        // Not a sign-in: words alike, STS's refusal, a timeout.
         for other in [
+            CredentialsError::provider_error(std::io::Error::other(
+                "UnauthorizedException: only words",
+            )),
             CredentialsError::provider_error(std::io::Error::other("AccessDenied: no")),
             CredentialsError::provider_timed_out(std::time::Duration::from_secs(1)),
         ] {
@@ -253,13 +287,25 @@ mod tests {
     }
 
     #[test]
-    fn a_credential_process_failure_is_found_among_the_causes() {
+    fn a_credential_process_failure_is_known_by_the_profile_not_the_words() {
+        use super::super::credentials::ProfileFailure;
         let failed = Wrapper(Box::new(CredentialsError::provider_error(
-            "Error retrieving credentials: external process exited with code exit status: 3. Stderr: expired",
+            ProfileFailure::CredentialProcess {
+                profile: "dev".into(),
+                cause: CredentialsError::provider_error("external process exited: status 3"),
+            },
         )));
         let why = credential_process_failure(&failed).unwrap();
-        assert!(why.contains("exit status: 3"), "{why}");
-        let other = Wrapper(Box::new(CredentialsError::provider_error("STS said no")));
-        assert_eq!(credential_process_failure(&other), None);
+        assert!(
+            why.contains("\"dev\"")
+                && why.contains("credential_process failed")
+                && why.contains("status 3"),
+            "{why}"
+        );
+        // The SDK's words alone name nothing.
+        let words = Wrapper(Box::new(CredentialsError::provider_error(
+            "Error retrieving credentials: external process exited with code 3",
+        )));
+        assert_eq!(credential_process_failure(&words), None);
     }
 }

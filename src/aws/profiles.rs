@@ -79,6 +79,34 @@ impl SharedConfig {
         Ok(set.get_profile(name).is_some())
     }
 
+    /// The `credential_process` the profile `name` runs, itself or through
+    /// the profiles its `source_profile` names, as the SDK's parser reads
+    /// the files; `None` when none does (or the files do not parse, which
+    /// the provider has already said).
+    pub(super) async fn credential_process_of(&self, name: &str) -> Option<String> {
+        let set = aws_config::profile::load(
+            &Default::default(),
+            &Default::default(),
+            &self.profile_files(),
+            Some(name.to_owned().into()),
+        )
+        .await
+        .ok()?;
+        let mut profile = set.get_profile(name)?;
+        // A chain of source profiles is short; a loop is the SDK's to report.
+        for _ in 0..16 {
+            if let Some(command) = profile.get("credential_process") {
+                return Some(command.to_owned());
+            }
+            let next = profile.get("source_profile")?;
+            if next == profile.name() {
+                return None;
+            }
+            profile = set.get_profile(next)?;
+        }
+        None
+    }
+
     /// Where a missing profile was looked for, for messages.
     pub(super) fn places(&self) -> String {
         format!(

@@ -41,7 +41,7 @@ complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_u
 complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_using_subcommand store" -s h -l help -d 'Print help'
 complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_using_subcommand erase" -s h -l help -d 'Print help'
 complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_using_subcommand version" -s h -l help -d 'Print help'
-complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_using_subcommand configure" -l registry -d 'An ECR registry host to route to this helper (repeatable)' -r
+complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_using_subcommand configure" -l registry -d 'An ECR registry host, or an alias the rules file names, to route to this helper (repeatable)' -r
 complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_using_subcommand configure" -l account -d 'A registry account ID, with --region (repeatable)' -r
 complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_using_subcommand configure" -l region -d 'The region of the --account registries, or of the default registry' -r
 complete -c docker-credential-ecr-login -n "__fish_docker_credential_ecr_login_using_subcommand configure" -l docker-config -d 'The docker config file [default: $DOCKER_CONFIG/config.json or ~/.docker/config.json]' -r -F

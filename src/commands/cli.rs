@@ -121,7 +121,7 @@ pub struct PolicyArgs {
 
 #[derive(Debug, Args)]
 pub struct ConfigureArgs {
-    /// An ECR registry host to route to this helper (repeatable)
+    /// An ECR registry host, or an alias the rules file names, to route to this helper (repeatable)
     #[arg(long = "registry", value_name = "HOST")]
     pub registries: Vec<String>,
     /// A registry account ID, with --region (repeatable)

@@ -16,9 +16,8 @@
 #![cfg(unix)] // the credential_process programs are shell scripts
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
-use crate::support::moto::{AccessKey, DEFAULT_ACCOUNT, Moto, SessionKey, moto_password};
+use crate::support::moto::{AccessKey, Moto, moto_password};
 use crate::support::{self, Need, Run, Sandbox};
 
 const ACCOUNT: &str = "111111111111";
@@ -162,10 +161,12 @@ fn an_edited_profile_is_another_principal() {
 #[cfg(target_os = "linux")]
 mod netns {
     use super::*;
+    use crate::support::moto::{DEFAULT_ACCOUNT, SessionKey};
     use crate::support::netns::{HTTPS_ON_LOOPBACK, Netns};
     use crate::support::sso_portal::{RoleKey, SsoPortal, write_cached_token};
     use crate::support::tls::{TestCa, TlsForwarder};
     use std::net::{Ipv4Addr, SocketAddr};
+    use std::time::{Duration, Instant};
 
     const ECR_API: &str = "api.ecr.us-east-1.amazonaws.com";
     const STS: &[&str] = &["sts.us-east-1.amazonaws.com", "sts.amazonaws.com"];

@@ -881,19 +881,24 @@ mod tests {
         next_tick();
         std::fs::write(&config, SSO_A.replace("ReadOnly", "PowerUsr")).unwrap();
         assert_ne!(cache_identity(&var), account);
-        // Replaced by a rename (as editors save), same size, same times.
-        let b = cache_identity(&var);
-        let tmp = dir.path().join(".aws/config.new");
-        std::fs::write(&tmp, SSO_A.replace("ReadOnly", "PowerUsr")).unwrap();
-        let times = std::fs::metadata(&config).unwrap().modified().unwrap();
-        std::fs::File::options()
-            .write(true)
-            .open(&tmp)
-            .unwrap()
-            .set_modified(times)
-            .unwrap();
-        std::fs::rename(&tmp, &config).unwrap();
-        assert_ne!(cache_identity(&var), b);
+        // Replaced by a rename (as editors save), same size, same times:
+        // told apart by the inode, which std shows on Unix only (on
+        // Windows a save's new modification time tells them apart).
+        #[cfg(unix)]
+        {
+            let b = cache_identity(&var);
+            let tmp = dir.path().join(".aws/config.new");
+            std::fs::write(&tmp, SSO_A.replace("ReadOnly", "PowerUsr")).unwrap();
+            let times = std::fs::metadata(&config).unwrap().modified().unwrap();
+            std::fs::File::options()
+                .write(true)
+                .open(&tmp)
+                .unwrap()
+                .set_modified(times)
+                .unwrap();
+            std::fs::rename(&tmp, &config).unwrap();
+            assert_ne!(cache_identity(&var), b);
+        }
         // The credentials file counts as much (a source_profile's keys).
         let c = cache_identity(&var);
         std::fs::write(

@@ -26,7 +26,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 
 use super::Sandbox;
-use super::loopback::LoopbackServer;
+use super::loopback::{Head, LoopbackServer, read_head};
 
 /// `X-Amz-Target` of ECR's GetAuthorizationToken.
 pub const ECR_TARGET: &str = "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken";
@@ -369,35 +369,14 @@ fn read_request(
     reader: &mut BufReader<TcpStream>,
     writer: &mut TcpStream,
 ) -> io::Result<Option<Request>> {
-    let mut line = String::new();
-    // Tolerate stray CRLFs between requests.
-    loop {
-        line.clear();
-        if reader.read_line(&mut line)? == 0 {
-            return Ok(None);
-        }
-        if !line.trim().is_empty() {
-            break;
-        }
-    }
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or_default().to_owned();
-    let path = parts.next().unwrap_or_default().to_owned();
-
-    let mut headers = Vec::new();
-    loop {
-        line.clear();
-        if reader.read_line(&mut line)? == 0 {
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        }
-        let l = line.trim_end_matches(['\r', '\n']);
-        if l.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = l.split_once(':') {
-            headers.push((k.trim().to_owned(), v.trim().to_owned()));
-        }
-    }
+    let Some(Head {
+        method,
+        path,
+        headers,
+    }) = read_head(reader)?
+    else {
+        return Ok(None);
+    };
     let mut req = Request {
         method,
         path,

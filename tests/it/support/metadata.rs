@@ -16,13 +16,13 @@
 //! the SDK looks with `Netns::forward`. Each counts what it was asked, so a
 //! test can tell that a cache hit did not consult the source.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::loopback::LoopbackServer;
+use super::loopback::{Head as Request, LoopbackServer, read_head, rfc3339};
 
 /// Idle time after which a connection (or a silent fake) gives up.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -54,12 +54,12 @@ impl RoleCredentials {
             .as_secs();
         serde_json::json!({
             "Code": "Success",
-            "LastUpdated": rfc3339(now),
+            "LastUpdated": rfc3339(now as i64),
             "Type": "AWS-HMAC",
             "AccessKeyId": self.access_key_id,
             "SecretAccessKey": self.secret_access_key,
             "Token": self.token,
-            "Expiration": rfc3339(now + CREDENTIALS_LIFETIME_SECS),
+            "Expiration": rfc3339((now + CREDENTIALS_LIFETIME_SECS) as i64),
         })
         .to_string()
     }
@@ -237,21 +237,6 @@ impl FakeContainerCreds {
 
 // --- a minimal HTTP/1.1 server side -----------------------------------------
 
-struct Request {
-    method: String,
-    path: String,
-    headers: Vec<(String, String)>,
-}
-
-impl Request {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
 enum Answer {
     Reply {
         status: u16,
@@ -356,31 +341,8 @@ fn silence(stream: &mut TcpStream, stop: &AtomicBool) -> io::Result<()> {
 
 /// One request's head (and its body, skipped); `None` at end of stream.
 fn read_request(reader: &mut BufReader<TcpStream>) -> io::Result<Option<Request>> {
-    let mut line = String::new();
-    if reader.read_line(&mut line)? == 0 {
+    let Some(req) = read_head(reader)? else {
         return Ok(None);
-    }
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or_default().to_owned();
-    let path = parts.next().unwrap_or_default().to_owned();
-    let mut headers = Vec::new();
-    loop {
-        line.clear();
-        if reader.read_line(&mut line)? == 0 {
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        }
-        let l = line.trim_end_matches(['\r', '\n']);
-        if l.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = l.split_once(':') {
-            headers.push((k.trim().to_owned(), v.trim().to_owned()));
-        }
-    }
-    let req = Request {
-        method,
-        path,
-        headers,
     };
     let len: u64 = req
         .header("content-length")
@@ -388,27 +350,4 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> io::Result<Option<Request>
         .unwrap_or(0);
     io::copy(&mut reader.by_ref().take(len), &mut io::sink())?;
     Ok(Some(req))
-}
-
-/// `YYYY-MM-DDTHH:MM:SSZ` for a Unix time.
-fn rfc3339(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
 }

@@ -14,13 +14,13 @@
 #![cfg(target_os = "linux")]
 
 use std::collections::HashMap;
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::loopback::LoopbackServer;
+use super::loopback::{LoopbackServer, read_head, rfc3339};
 use super::moto::AccessKey;
 
 /// The credentials the portal hands out for one (account, role).
@@ -135,62 +135,13 @@ pub fn write_cached_token(
     path
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` for Unix seconds (days to civil date: Howard
-/// Hinnant's algorithm).
-fn rfc3339(secs: i64) -> String {
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 fn serve(stream: TcpStream, state: &Mutex<State>) -> io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(60)))?;
     let mut writer = stream.try_clone()?;
     let mut reader = BufReader::new(stream);
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
-            return Ok(());
-        }
-        if line.trim().is_empty() {
-            continue;
-        }
-        let target = line.split_whitespace().nth(1).unwrap_or("").to_owned();
-        let mut headers = Vec::new();
-        loop {
-            let mut h = String::new();
-            if reader.read_line(&mut h)? == 0 {
-                return Ok(());
-            }
-            let h = h.trim_end_matches(['\r', '\n']);
-            if h.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = h.split_once(':') {
-                headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
-            }
-        }
-        // GET carries no body (the SDK sends none).
-        let header = |name: &str| {
-            headers
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.as_str())
-        };
-        let (status, error, body) = answer(state, &target, header("x-amz-sso_bearer_token"));
+    // GET carries no body (the SDK sends none).
+    while let Some(req) = read_head(&mut reader)? {
+        let (status, error, body) = answer(state, &req.path, req.header("x-amz-sso_bearer_token"));
         let mut head = format!(
             "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
             body.len()
@@ -203,6 +154,7 @@ fn serve(stream: TcpStream, state: &Mutex<State>) -> io::Result<()> {
         writer.write_all(body.as_bytes())?;
         writer.flush()?;
     }
+    Ok(())
 }
 
 fn answer(
@@ -279,12 +231,5 @@ mod tests {
             path,
             std::path::Path::new("/h/.aws/sso/cache/a9993e364706816aba3e25717850c26c9cd0d89d.json")
         );
-    }
-
-    #[test]
-    fn rfc3339_dates() {
-        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(super::rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(super::rfc3339(1_764_936_000), "2025-12-05T12:00:00Z");
     }
 }

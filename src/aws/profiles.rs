@@ -55,13 +55,12 @@ impl SharedConfig {
             .build()
     }
 
-    /// Whether a profile of that name is in either file, as the SDK's
-    /// parser reads them (`[profile x]` in config, `[x]` in credentials).
-    /// The SDK's own "profile not found" reaches us only as text.
-    pub(super) async fn has_profile(&self, name: &str) -> Result<bool, TokenError> {
+    /// The profiles of both files, as the SDK's parser reads them
+    /// (`[profile x]` in config, `[x]` in credentials), `name` selected.
+    async fn profiles(&self, name: &str) -> Result<aws_config::profile::ProfileSet, TokenError> {
         // Contents only: the file system shim is never asked for a file,
         // and the environment's AWS_PROFILE is overridden by `name`.
-        let set = aws_config::profile::load(
+        aws_config::profile::load(
             &Default::default(),
             &Default::default(),
             &self.profile_files(),
@@ -75,23 +74,20 @@ impl SharedConfig {
                 self.credentials.path.display(),
                 crate::error_chain(&e)
             ))
-        })?;
-        Ok(set.get_profile(name).is_some())
+        })
+    }
+
+    /// Whether a profile of that name is in either file. The SDK's own
+    /// "profile not found" reaches us only as text.
+    pub(super) async fn has_profile(&self, name: &str) -> Result<bool, TokenError> {
+        Ok(self.profiles(name).await?.get_profile(name).is_some())
     }
 
     /// The `credential_process` the profile `name` runs, itself or through
-    /// the profiles its `source_profile` names, as the SDK's parser reads
-    /// the files; `None` when none does (or the files do not parse, which
-    /// the provider has already said).
+    /// the profiles its `source_profile` names; `None` when none does (or
+    /// the files do not parse, which the provider has already said).
     pub(super) async fn credential_process_of(&self, name: &str) -> Option<String> {
-        let set = aws_config::profile::load(
-            &Default::default(),
-            &Default::default(),
-            &self.profile_files(),
-            Some(name.to_owned().into()),
-        )
-        .await
-        .ok()?;
+        let set = self.profiles(name).await.ok()?;
         let mut profile = set.get_profile(name)?;
         // A chain of source profiles is short; a loop is the SDK's to report.
         for _ in 0..16 {

@@ -166,7 +166,7 @@ mod netns {
     use crate::support::sso_portal::{RoleKey, SsoPortal, write_cached_token};
     use crate::support::tls::{TestCa, TlsForwarder};
     use std::net::{Ipv4Addr, SocketAddr};
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     const ECR_API: &str = "api.ecr.us-east-1.amazonaws.com";
     const STS: &[&str] = &["sts.us-east-1.amazonaws.com", "sts.amazonaws.com"];
@@ -300,13 +300,7 @@ mod netns {
         /// Runs `get`, asserting a clean not-found within `bound` and no
         /// call to ECR; returns the log's lines.
         fn not_found_within(&self, bound: Duration) -> Vec<String> {
-            let start = Instant::now();
-            let run = self.sb.get(REGISTRY);
-            let took = start.elapsed();
-            run.assert_not_found_cleanly();
-            assert!(took < bound, "not found after {took:?}, bound {bound:?}");
-            assert_eq!(self.moto.ecr_token_requests().len(), 0, "ECR was called");
-            self.sb.log().lines().map(str::to_owned).collect()
+            crate::support::netns::not_found_within(&self.sb, &self.moto, REGISTRY, bound)
         }
     }
 
@@ -314,17 +308,10 @@ mod netns {
     /// (docs/reliability.md, "Time bounds"), asserted as it stands.
     const FETCH_BOUND: Duration = Duration::from_secs(8);
 
-    /// Exactly one ERROR line, and it contains each of `words`.
+    /// Exactly one ERROR line, and it contains each of `words`; never the
+    /// SSO token.
     fn assert_one_clear_line(log: &[String], words: &[&str]) {
-        let errors: Vec<&String> = log.iter().filter(|l| l.contains("ERROR")).collect();
-        assert_eq!(errors.len(), 1, "not one error line:\n{}", log.join("\n"));
-        for word in words {
-            assert!(
-                errors[0].contains(word),
-                "the error line does not say {word:?}: {}",
-                errors[0]
-            );
-        }
+        crate::support::netns::assert_one_clear_line(log, words);
         assert!(
             !log.join("\n").contains(ACCESS_TOKEN),
             "the SSO token was logged"

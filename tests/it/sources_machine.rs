@@ -21,11 +21,14 @@
 
 #![cfg(target_os = "linux")] // network and mount namespaces: Linux only
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::support::metadata::{Behaviour, FakeContainerCreds, FakeImds, RoleCredentials};
 use crate::support::moto::{AccessKey, Moto, SessionKey, moto_password};
-use crate::support::netns::{ECS_ADDR, EKS_POD_IDENTITY_ADDR, HTTPS_ON_LOOPBACK, IMDS_ADDR, Netns};
+use crate::support::netns::{
+    self, ECS_ADDR, EKS_POD_IDENTITY_ADDR, HTTPS_ON_LOOPBACK, IMDS_ADDR, Netns,
+    assert_one_clear_line,
+};
 use crate::support::tls::{TestCa, TlsForwarder};
 use crate::support::{self, Need, Run, Sandbox};
 
@@ -298,26 +301,7 @@ const FETCH_BOUND: Duration = Duration::from_secs(8);
 /// Runs `get`, asserting a clean not-found within `bound` and no call to
 /// ECR; returns the log's lines at info and above.
 fn not_found_within(w: &World, bound: Duration) -> Vec<String> {
-    let start = Instant::now();
-    let run = w.sb.get(HOST);
-    let took = start.elapsed();
-    run.assert_not_found_cleanly();
-    assert!(took < bound, "not found after {took:?}, bound {bound:?}");
-    assert_eq!(w.moto.ecr_token_requests().len(), 0, "ECR was called");
-    w.sb.log().lines().map(str::to_owned).collect()
-}
-
-/// Exactly one ERROR line, and it contains each of `words`.
-fn assert_one_clear_line(log: &[String], words: &[&str]) {
-    let errors: Vec<&String> = log.iter().filter(|l| l.contains("ERROR")).collect();
-    assert_eq!(errors.len(), 1, "not one error line:\n{}", log.join("\n"));
-    for word in words {
-        assert!(
-            errors[0].contains(word),
-            "the error line does not say {word:?}: {}",
-            errors[0]
-        );
-    }
+    netns::not_found_within(&w.sb, &w.moto, HOST, bound)
 }
 
 #[test]

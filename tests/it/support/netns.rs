@@ -261,3 +261,35 @@ fn copy(mut from: TcpStream, mut to: TcpStream) {
     }
     let _ = to.shutdown(Shutdown::Write);
 }
+
+/// Runs `get HOST` in `sb`, asserting a clean not-found within `bound`
+/// and no `GetAuthorizationToken` at `moto`; returns the log's lines. For
+/// the credential sources' failure modes (`sources_machine`,
+/// `sources_laptop`).
+pub fn not_found_within(
+    sb: &super::Sandbox,
+    moto: &super::moto::Moto,
+    host: &str,
+    bound: Duration,
+) -> Vec<String> {
+    let start = std::time::Instant::now();
+    let run = sb.get(host);
+    let took = start.elapsed();
+    run.assert_not_found_cleanly();
+    assert!(took < bound, "not found after {took:?}, bound {bound:?}");
+    assert_eq!(moto.ecr_token_requests().len(), 0, "ECR was called");
+    sb.log().lines().map(str::to_owned).collect()
+}
+
+/// Exactly one ERROR line in `log`, and it contains each of `words`.
+pub fn assert_one_clear_line(log: &[String], words: &[&str]) {
+    let errors: Vec<&String> = log.iter().filter(|l| l.contains("ERROR")).collect();
+    assert_eq!(errors.len(), 1, "not one error line:\n{}", log.join("\n"));
+    for word in words {
+        assert!(
+            errors[0].contains(word),
+            "the error line does not say {word:?}: {}",
+            errors[0]
+        );
+    }
+}

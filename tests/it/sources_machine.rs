@@ -198,9 +198,13 @@ fn ecs_task_role_signs_once_then_the_cache_answers() {
     assert_eq!(w.ns.connections(ECS_ADDR), 1);
 }
 
-#[test]
-fn eks_pod_identity_signs_once_then_the_cache_answers() {
-    let Some(mut w) = world() else { return };
+/// An EKS Pod Identity agent at its address, serving a role session to
+/// the holder of `EKS_TOKEN`, and the sandbox pointed at it with `token`
+/// in its token file: the session, the agent and the file.
+fn pod_identity(
+    w: &mut World,
+    token: &str,
+) -> (SessionKey, FakeContainerCreds, std::path::PathBuf) {
     let role = w.moto.create_ecr_role_session("eks-pod-role");
     let agent = FakeContainerCreds::start(
         "/v1/credentials",
@@ -210,11 +214,18 @@ fn eks_pod_identity_signs_once_then_the_cache_answers() {
     );
     w.ns.forward(EKS_POD_IDENTITY_ADDR, agent.addr());
     let token_file = w.sb.path().join("eks-pod-identity-token");
-    std::fs::write(&token_file, EKS_TOKEN).unwrap();
+    std::fs::write(&token_file, token).unwrap();
     w.sb.set("AWS_CONTAINER_CREDENTIALS_FULL_URI", EKS_URI).set(
         "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
         &token_file.to_string_lossy(),
     );
+    (role, agent, token_file)
+}
+
+#[test]
+fn eks_pod_identity_signs_once_then_the_cache_answers() {
+    let Some(mut w) = world() else { return };
+    let (role, agent, _) = pod_identity(&mut w, EKS_TOKEN);
 
     let cold = w.sb.get(HOST);
     w.assert_token(&cold, 1, &role.key, Some(&role.token));
@@ -335,22 +346,8 @@ fn an_imds_that_never_answers_is_not_found_within_its_bound() {
 #[test]
 fn a_container_endpoint_that_refuses_the_token_is_not_found() {
     let Some(mut w) = world() else { return };
-    let role = w.moto.create_ecr_role_session("eks-pod-role");
-    let agent = FakeContainerCreds::start(
-        "/v1/credentials",
-        Some(EKS_TOKEN),
-        role_credentials(&role),
-        Behaviour::Serve,
-    );
-    w.ns.forward(EKS_POD_IDENTITY_ADDR, agent.addr());
-    let token_file = w.sb.path().join("eks-pod-identity-token");
-    std::fs::write(&token_file, "a-token-the-agent-does-not-know").unwrap();
-    w.sb.set("AWS_CONTAINER_CREDENTIALS_FULL_URI", EKS_URI)
-        .set(
-            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-            &token_file.to_string_lossy(),
-        )
-        .set("AWS_ECR_TIMEOUT", "2");
+    let (_, agent, token_file) = pod_identity(&mut w, "a-token-the-agent-does-not-know");
+    w.sb.set("AWS_ECR_TIMEOUT", "2");
     let log = not_found_within(&w, FETCH_BOUND);
     assert_eq!(agent.authorized(), 0);
     assert!(!agent.requests().is_empty(), "the agent was never asked");

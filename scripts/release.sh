@@ -233,15 +233,36 @@ build() { # build TARGET: its release binary, once (cargo does nothing when it i
     say "$t: built ($((SECONDS - start)) s)"
 }
 
+# The oldest glibc the glibc archives run on, as README.md and RELEASING.md
+# state it (Debian 12, Ubuntu 22.04, RHEL 9, Amazon Linux 2023); older
+# systems take the musl archive. Building on a newer glibc can raise what a
+# binary needs without a word: verify refuses it.
+GLIBC_FLOOR=2.34
+
+glibc_needed() { # glibc_needed BIN: the newest glibc symbol version BIN needs
+    readelf -W --version-info "$1" | grep -o 'Name: GLIBC_[0-9.]*' | sed 's/.*GLIBC_//' \
+        | sort -uV | tail -n 1
+}
+
+check_glibc() { # check_glibc BIN: it needs no glibc newer than GLIBC_FLOOR
+    local needed
+    needed="$(glibc_needed "$1")"
+    [ -n "$needed" ] || die "$1 names no glibc version: not a glibc binary?"
+    [ "$(printf '%s\n%s\n' "$needed" "$GLIBC_FLOOR" | sort -V | tail -n 1)" = "$GLIBC_FLOOR" ] \
+        || die "$1 needs glibc $needed, newer than the $GLIBC_FLOOR README.md promises: $(readelf -W --dyn-syms "$1" | grep -o "[^ ]*@GLIBC_$needed" | sort -u | head -n 5 | tr '\n' ' ')"
+}
+
 verify() { # verify TARGET: the binary is what the target promises
     local t="$1" bin
     bin="$(binary_of "$t")"
     [ -f "$bin" ] || die "$bin missing"
     case "$t" in
         x86_64-unknown-linux-gnu)
-            readelf -h "$bin" | grep -q 'Machine:.*X86-64' || die "$bin is not x86_64" ;;
+            readelf -h "$bin" | grep -q 'Machine:.*X86-64' || die "$bin is not x86_64"
+            check_glibc "$bin" ;;
         aarch64-unknown-linux-gnu)
-            readelf -h "$bin" | grep -q 'Machine:.*AArch64' || die "$bin is not AArch64" ;;
+            readelf -h "$bin" | grep -q 'Machine:.*AArch64' || die "$bin is not AArch64"
+            check_glibc "$bin" ;;
         x86_64-unknown-linux-musl)
             # Fully static: no interpreter and no shared library at all.
             ! readelf -lW "$bin" | grep -q 'INTERP' || die "$bin asks for an interpreter: not static"
@@ -252,7 +273,7 @@ verify() { # verify TARGET: the binary is what the target promises
         x86_64-pc-windows-gnu)
             file -b "$bin" | grep -q 'PE32+ executable.*x86-64' || die "$bin is not a Windows x86_64 executable: $(file -b "$bin")" ;;
     esac
-    say "$t: $(file -b "$bin" | cut -d, -f1-2), $(stat -c %s "$bin") bytes"
+    say "$t: $(file -b "$bin" | cut -d, -f1-2), $(stat -c %s "$bin") bytes$([[ "$t" = *linux-gnu ]] && echo ", glibc $(glibc_needed "$bin") or later")"
 }
 
 for t in "${TARGETS[@]}"; do

@@ -5,9 +5,10 @@
 #   x86_64-unknown-linux-gnu    the host's own build (target/release)
 #   aarch64-unknown-linux-gnu   linked by aarch64-linux-gnu-gcc
 #   x86_64-unknown-linux-musl   fully static (static-pie), see musl_link_dir
+#   aarch64-unknown-linux-musl  the same for arm64 (musl-dev:arm64, multiarch)
 #   x86_64-pc-windows-gnu       linked by mingw; a .zip
 #
-# Usage: scripts/release.sh [--test] [--out DIR] [TARGET...]   (default: all four)
+# Usage: scripts/release.sh [--test] [--out DIR] [TARGET...]   (default: all five)
 #
 # Output, in DIR (default target/dist), named as the Go helper's users
 # expect a Rust tool's release to be:
@@ -21,7 +22,8 @@
 #
 # --test runs, against the very binaries it packs (each is built once):
 # the host-built black-box suites (tests/it, through ECR_LOGIN_TEST_BINARY)
-# for musl directly and for arm64 under qemu-aarch64 (apt: qemu-user), and
+# for x86_64 musl directly and for both arm64 builds under qemu-aarch64
+# (apt: qemu-user), and
 # `--version` of each Linux binary. Windows is tested by scripts/cross.sh.
 #
 # The cross targets are built with Debian's rustc-web building std from its
@@ -37,6 +39,7 @@ ALL_TARGETS=(
     x86_64-unknown-linux-gnu
     aarch64-unknown-linux-gnu
     x86_64-unknown-linux-musl
+    aarch64-unknown-linux-musl
     x86_64-pc-windows-gnu
 )
 NAME=docker-credential-ecr-login
@@ -79,6 +82,9 @@ for t in "${TARGETS[@]}"; do
         "$HOST") ;;
         aarch64-unknown-linux-gnu) wanted+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross) ;;
         x86_64-unknown-linux-musl) wanted+=(musl-tools) ;;
+        # musl's arm64 libc.a and start files come from Debian's arm64
+        # package (multiarch: the arm64 architecture is added to dpkg).
+        aarch64-unknown-linux-musl) wanted+=(gcc-aarch64-linux-gnu musl-dev:arm64) ;;
         x86_64-pc-windows-gnu) wanted+=(gcc-mingw-w64-x86-64) ;;
         *) die "unknown target $t (known: ${ALL_TARGETS[*]})" ;;
     esac
@@ -93,6 +99,10 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
     [ "$(id -u)" = 0 ] || die "missing packages: ${missing[*]} (apt-get install them, or run as root)"
     say "installing ${missing[*]} (apt)"
+    if printf '%s\n' "${missing[@]}" | grep -q ':arm64$' \
+        && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+        dpkg --add-architecture arm64 || die "dpkg --add-architecture arm64 failed"
+    fi
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
         --no-install-recommends "${missing[@]}" >/dev/null; } \
         || die "apt-get install ${missing[*]} failed"
@@ -101,20 +111,28 @@ fi
 # --- musl: what rustc-web lacks to link a static executable ----------------
 # rustc-web ships no self-contained musl objects and no libunwind.a. rustc
 # looks for the start files on the -L paths first, so one directory gives it
-# musl's (musl-tools) and gcc's, and a libunwind.a: gcc 12's libgcc_eh.a
-# plus _dl_find_object, which it calls and musl lacks (glibc 2.35 API),
-# written over musl's dl_iterate_phdr.
-musl_link_dir() {
-    local dir=target/cross/musl-link f
+# musl's (musl-dev of the target's architecture) and gcc's, and a
+# libunwind.a: gcc 12's libgcc_eh.a plus _dl_find_object, which it calls
+# and musl lacks (glibc 2.35 API), written over musl's dl_iterate_phdr.
+musl_gcc() { # musl_gcc ARCH: the gcc that targets ARCH (x86_64, aarch64)
+    case "$1" in
+        x86_64) echo gcc ;;
+        *) echo "$1-linux-gnu-gcc" ;;
+    esac
+}
+
+musl_link_dir() { # musl_link_dir ARCH: the directory, made once
+    local arch="$1" dir="target/cross/musl-link-$1" musl="/usr/lib/$1-linux-musl" cc f
+    cc="$(musl_gcc "$arch")"
     mkdir -p "$dir"
     for f in crt1.o rcrt1.o Scrt1.o crti.o crtn.o libc.a; do
-        [ -f "/usr/lib/x86_64-linux-musl/$f" ] || die "/usr/lib/x86_64-linux-musl/$f missing (musl-tools)"
-        ln -sf "/usr/lib/x86_64-linux-musl/$f" "$dir/$f"
+        [ -f "$musl/$f" ] || die "$musl/$f missing (musl-dev for $arch)"
+        ln -sf "$musl/$f" "$dir/$f"
     done
     for f in crtbegin.o crtbeginS.o crtbeginT.o crtend.o crtendS.o libgcc_eh.a; do
         local path
-        path="$(gcc -print-file-name="$f")"
-        [ -f "$path" ] || die "gcc has no $f"
+        path="$("$cc" -print-file-name="$f")"
+        [ -f "$path" ] || die "$cc has no $f"
         ln -sf "$path" "$dir/$f"
     done
     cat >"$dir/dl_find_object.c.new" <<'EOF'
@@ -124,7 +142,7 @@ musl_link_dir() {
 #include <link.h>
 #include <stdint.h>
 
-struct dl_find_object { /* glibc's layout, x86_64 */
+struct dl_find_object { /* glibc's layout, the same on x86_64 and aarch64 */
     unsigned long long int dlfo_flags;
     void *dlfo_map_start;
     void *dlfo_map_end;
@@ -181,10 +199,11 @@ void *const ecr_login_unwinder_needs[] = {
 EOF
     if ! cmp -s "$dir/dl_find_object.c.new" "$dir/dl_find_object.c" || [ ! -f "$dir/libunwind.a" ]; then
         mv "$dir/dl_find_object.c.new" "$dir/dl_find_object.c"
-        musl-gcc -O2 -fPIC -c -o "$dir/dl_find_object.o" "$dir/dl_find_object.c" \
-            || die "cannot compile $dir/dl_find_object.c"
+        # As musl-gcc does: gcc with musl's specs (its headers and libc).
+        "$cc" -specs "$musl/musl-gcc.specs" -O2 -fPIC -c -o "$dir/dl_find_object.o" \
+            "$dir/dl_find_object.c" || die "cannot compile $dir/dl_find_object.c"
         rm -f "$dir/libunwind.a"
-        cp "$(gcc -print-file-name=libgcc_eh.a)" "$dir/libunwind.a"
+        cp "$("$cc" -print-file-name=libgcc_eh.a)" "$dir/libunwind.a"
         chmod u+w "$dir/libunwind.a"
         ar rs "$dir/libunwind.a" "$dir/dl_find_object.o" 2>/dev/null \
             || die "cannot add _dl_find_object to $dir/libunwind.a"
@@ -192,6 +211,26 @@ EOF
         rm "$dir/dl_find_object.c.new"
     fi
     echo "$(pwd)/$dir"
+}
+
+# rustc's aarch64-unknown-linux-musl target links a static executable that
+# is not a PIE (its spec, unlike x86_64's, does not allow static-pie): the
+# same spec, printed by rustc itself, with that one switch set, gives a
+# static-pie like the x86_64 build (musl's rcrt1.o relocates it at start).
+# Its file keeps the target's name, so paths and variables stay the same.
+static_pie_spec() { # static_pie_spec TARGET: the spec file
+    local spec="target/cross/specs/$1.json"
+    mkdir -p "$(dirname "$spec")"
+    RUSTC_BOOTSTRAP=1 /usr/bin/rustc -Z unstable-options --print target-spec-json --target "$1" \
+        | python3 -c '
+import json, sys
+spec = json.load(sys.stdin)
+spec.pop("is-builtin", None)
+spec["static-position-independent-executables"] = True
+json.dump(spec, sys.stdout, indent=2, sort_keys=True)' >"$spec.new" \
+        || die "cannot write $spec"
+    if cmp -s "$spec.new" "$spec"; then rm "$spec.new"; else mv "$spec.new" "$spec"; fi
+    echo "$(pwd)/$spec"
 }
 
 # --- building ----------------------------------------------------------------
@@ -204,7 +243,7 @@ binary_of() { # binary_of TARGET: where its release binary is
 }
 
 build() { # build TARGET: its release binary, once (cargo does nothing when it is current)
-    local t="$1" env=() var start=$SECONDS
+    local t="$1" env=() var start=$SECONDS target="$1" json=()
     if [ "$t" = "$HOST" ]; then
         say "cargo build --release (host)"
         cargo build --release --locked --quiet || die "cargo build --release failed"
@@ -217,9 +256,19 @@ build() { # build TARGET: its release binary, once (cargo does nothing when it i
                 "CARGO_TARGET_${var}_LINKER=aarch64-linux-gnu-gcc") ;;
         x86_64-unknown-linux-musl)
             local dir
-            dir="$(musl_link_dir)"
+            dir="$(musl_link_dir x86_64)"
             env+=("CC_x86_64_unknown_linux_musl=musl-gcc"
                 "CARGO_TARGET_${var}_RUSTFLAGS=-L native=$dir") ;;
+        aarch64-unknown-linux-musl)
+            local dir
+            dir="$(musl_link_dir aarch64)"
+            # ring's C with musl's headers, as musl-gcc would compile it.
+            env+=("CC_aarch64_unknown_linux_musl=aarch64-linux-gnu-gcc"
+                "CFLAGS_aarch64_unknown_linux_musl=-specs /usr/lib/aarch64-linux-musl/musl-gcc.specs"
+                "CARGO_TARGET_${var}_LINKER=aarch64-linux-gnu-gcc"
+                "CARGO_TARGET_${var}_RUSTFLAGS=-L native=$dir")
+            target="$(static_pie_spec "$t")"
+            json=(-Zjson-target-spec) ;;
     esac
     say "cargo build --release --target $t"
     # Debian's toolchain in front of rustup's proxies, for this command only;
@@ -227,8 +276,8 @@ build() { # build TARGET: its release binary, once (cargo does nothing when it i
     # would override the target's own flags: unset.
     env -u RUSTUP_TOOLCHAIN -u RUSTC_WRAPPER -u CARGO_BUILD_TARGET -u RUSTFLAGS \
         PATH="/usr/bin:$PATH" RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 \
-        "${env[@]}" nice -n 10 /usr/bin/cargo build --release --locked --quiet \
-        -Zbuild-std=std,panic_abort --target "$t" --target-dir "target/cross/$t" \
+        "${env[@]}" nice -n 10 /usr/bin/cargo build --release --locked --quiet "${json[@]}" \
+        -Zbuild-std=std,panic_abort --target "$target" --target-dir "target/cross/$t" \
         || die "cargo build --release --target $t failed after $((SECONDS - start)) s"
     say "$t: built ($((SECONDS - start)) s)"
 }
@@ -263,13 +312,16 @@ verify() { # verify TARGET: the binary is what the target promises
         aarch64-unknown-linux-gnu)
             readelf -h "$bin" | grep -q 'Machine:.*AArch64' || die "$bin is not AArch64"
             check_glibc "$bin" ;;
-        x86_64-unknown-linux-musl)
+        *-linux-musl)
+            readelf -h "$bin" | grep -q "Machine:.*$([[ "$t" = aarch64* ]] && echo AArch64 || echo X86-64)" \
+                || die "$bin is not for ${t%%-*}"
             # Fully static: no interpreter and no shared library at all.
             ! readelf -lW "$bin" | grep -q 'INTERP' || die "$bin asks for an interpreter: not static"
             ! readelf -dW "$bin" | grep -q '(NEEDED)' \
                 || die "$bin needs shared libraries: $(readelf -dW "$bin" | grep '(NEEDED)' | tr -s ' ')"
-            file -b "$bin" | grep -Eq 'static-pie linked|statically linked' \
-                || die "$bin is not static: $(file -b "$bin")" ;;
+            # And a PIE, as every other build: its address is random.
+            readelf -h "$bin" | grep -q 'Type:.*DYN' || die "$bin is not a PIE: $(file -b "$bin")"
+            file -b "$bin" | grep -q 'static-pie linked' || die "$bin is not a static PIE: $(file -b "$bin")" ;;
         x86_64-pc-windows-gnu)
             file -b "$bin" | grep -q 'PE32+ executable.*x86-64' || die "$bin is not a Windows x86_64 executable: $(file -b "$bin")" ;;
     esac
@@ -311,15 +363,19 @@ if [ "$TEST" = 1 ]; then
             x86_64-unknown-linux-musl)
                 "$bin" --version >/dev/null || die "$bin --version failed"
                 black_box "$t" "$bin" ;;
-            aarch64-unknown-linux-gnu)
+            aarch64-unknown-linux-*)
                 # qemu-user, through a wrapper, since the harness runs one file;
                 # -0 passes the name it was called by (the kubelet's
                 # ecr-credential-provider link) on as the binary's argv[0].
+                # glibc's loader and libraries come from the cross sysroot;
+                # the musl binary is static and needs none.
                 wrapper="target/cross/$t/qemu/$NAME" # the binary's own name, for clap's usage
+                sysroot=""
+                [ "$t" = aarch64-unknown-linux-gnu ] && sysroot="-L /usr/aarch64-linux-gnu "
                 mkdir -p "$(dirname "$wrapper")"
                 # shellcheck disable=SC2016 # "$0" and "$@" are the wrapper's.
-                printf '#!/bin/sh\n# scripts/release.sh: the arm64 release binary, under qemu-user.\nexec /usr/bin/qemu-aarch64 -L /usr/aarch64-linux-gnu -0 "$0" %s "$@"\n' \
-                    "$(pwd)/$bin" >"$wrapper"
+                printf '#!/bin/sh\n# scripts/release.sh: the arm64 release binary, under qemu-user.\nexec /usr/bin/qemu-aarch64 %s-0 "$0" %s "$@"\n' \
+                    "$sysroot" "$(pwd)/$bin" >"$wrapper"
                 chmod 0755 "$wrapper"
                 "$wrapper" --version >/dev/null || die "$bin --version failed under qemu-aarch64"
                 black_box "$t" "$wrapper" ;;

@@ -114,7 +114,7 @@ fi
 # musl's (musl-dev of the target's architecture) and gcc's, and a
 # libunwind.a: gcc 12's libgcc_eh.a plus _dl_find_object, which it calls
 # and musl lacks (glibc 2.35 API), written over musl's dl_iterate_phdr.
-musl_gcc() { # musl_gcc ARCH: the gcc that targets ARCH (x86_64, aarch64)
+gcc_for() { # gcc_for ARCH: the gcc that targets ARCH (x86_64, aarch64)
     case "$1" in
         x86_64) echo gcc ;;
         *) echo "$1-linux-gnu-gcc" ;;
@@ -123,7 +123,7 @@ musl_gcc() { # musl_gcc ARCH: the gcc that targets ARCH (x86_64, aarch64)
 
 musl_link_dir() { # musl_link_dir ARCH: the directory, made once
     local arch="$1" dir="target/cross/musl-link-$1" musl="/usr/lib/$1-linux-musl" cc f
-    cc="$(musl_gcc "$arch")"
+    cc="$(gcc_for "$arch")"
     mkdir -p "$dir"
     for f in crt1.o rcrt1.o Scrt1.o crti.o crtn.o libc.a; do
         [ -f "$musl/$f" ] || die "$musl/$f missing (musl-dev for $arch)"

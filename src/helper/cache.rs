@@ -149,13 +149,26 @@ pub enum CacheError {
 #[derive(Debug, Clone)]
 pub struct Cache {
     dir: PathBuf,
-    /// `Some(true)` checked and trusted, `Some(false)` refused, `None`
-    /// not yet checked, or missing when last looked at.
-    trusted: Arc<Mutex<Option<bool>>>,
+    /// What the check found, once it found anything.
+    state: Arc<Mutex<DirState>>,
     /// The warnings already logged: each is logged once per process, however
     /// often the entry is read (a miss reads it twice, before and under the
     /// lock).
     warned: Arc<Mutex<HashSet<String>>>,
+}
+
+/// The cache directory as this process last found it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum DirState {
+    #[default]
+    Unchecked,
+    /// Missing, with nothing on the way to it another user's. Reads find
+    /// nothing until it is created: the lock creates it, and the entry is
+    /// read again under the lock, so nothing another process writes in
+    /// the meantime is missed.
+    Missing,
+    Trusted,
+    Refused,
 }
 
 /// Held while one process refreshes an entry; released on drop.
@@ -168,7 +181,7 @@ impl Cache {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Cache {
             dir: dir.into(),
-            trusted: Arc::default(),
+            state: Arc::default(),
             warned: Arc::default(),
         }
     }
@@ -203,26 +216,31 @@ impl Cache {
 
     /// Checks the directory once (see [`check_private_dir`]): `Some(true)`
     /// trusted, `Some(false)` refused, `None` missing (created first when
-    /// `create`).
+    /// `create`, and then checked again).
     fn check(&self, create: bool) -> Option<bool> {
-        let mut trusted = self.trusted.lock().unwrap_or_else(|e| e.into_inner());
-        if trusted.is_some() {
-            return *trusted;
-        }
-        let mut result = check_private_dir(&self.dir);
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut result = match (*state, create) {
+            (DirState::Trusted, _) => return Some(true),
+            (DirState::Refused, _) => return Some(false),
+            (DirState::Missing, false) => return None,
+            // The way to it was checked when it was found missing; what is
+            // created is checked again below, the whole way.
+            (DirState::Missing, true) => Ok(DirCheck::Missing),
+            (DirState::Unchecked, _) => check_private_dir(&self.dir),
+        };
         if create && matches!(result, Ok(DirCheck::Missing)) {
             result = create_private_dir(&self.dir).and_then(|()| check_private_dir(&self.dir));
         }
-        *trusted = match result {
-            Ok(DirCheck::Missing) => None,
-            Ok(DirCheck::Trusted) => Some(true),
+        *state = match result {
+            Ok(DirCheck::Missing) => DirState::Missing,
+            Ok(DirCheck::Trusted) => DirState::Trusted,
             Ok(DirCheck::Tightened(mode)) => {
                 self.warn(
                     &self.dir,
                     &format_args!("mode {mode:o}"),
                     "cache directory was writable by others; tightened it to 0700",
                 );
-                Some(true)
+                DirState::Trusted
             }
             Err(e) => {
                 self.warn(
@@ -230,10 +248,14 @@ impl Cache {
                     &e,
                     "cache directory refused; fetching every token, caching none",
                 );
-                Some(false)
+                DirState::Refused
             }
         };
-        *trusted
+        match *state {
+            DirState::Trusted => Some(true),
+            DirState::Refused => Some(false),
+            DirState::Missing | DirState::Unchecked => None,
+        }
     }
 
     /// Reads the entry of `key` for `registry`; a missing, corrupt,
@@ -747,6 +769,40 @@ mod tests {
         assert!(!cache.usable());
         assert!(cache.store("k", &entry(300)).is_err());
         assert_eq!(fs::read_dir(&open).unwrap().count(), 0);
+    }
+
+    /// A directory found missing is not looked for again by every read;
+    /// the lock creates it, and the read under the lock finds what another
+    /// process wrote after the first look.
+    #[test]
+    fn an_entry_written_after_the_directory_was_found_missing_is_read_under_the_lock() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("cache");
+        let ours = Cache::new(&dir);
+        assert!(ours.usable());
+        assert_eq!(ours.load("k", &host()), None);
+        Cache::new(&dir).store("k", &entry(300)).unwrap();
+        let _lock = ours.lock("k", Duration::ZERO).unwrap();
+        assert_eq!(ours.load("k", &host()), Some(entry(300)));
+    }
+
+    /// What is created is checked the whole way, even when the way was
+    /// checked when the directory was found missing.
+    #[cfg(unix)]
+    #[test]
+    fn a_directory_made_shared_after_it_was_found_missing_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let parent = tmp.path().join("p");
+        fs::create_dir(&parent).unwrap();
+        let cache = Cache::new(parent.join("cache"));
+        assert_eq!(cache.load("k", &host()), None);
+        fs::set_permissions(&parent, fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(matches!(
+            cache.lock("k", Duration::ZERO),
+            Err(CacheError::Refused(_))
+        ));
+        assert!(!cache.usable());
     }
 
     #[test]

@@ -81,9 +81,9 @@ for t in "${TARGETS[@]}"; do
     case "$t" in
         "$HOST") ;;
         aarch64-unknown-linux-gnu) wanted+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross) ;;
-        x86_64-unknown-linux-musl) wanted+=(musl-tools) ;;
-        # musl's arm64 libc.a and start files come from Debian's arm64
-        # package (multiarch: the arm64 architecture is added to dpkg).
+        # musl's libc.a, start files and gcc specs; arm64's from Debian's
+        # arm64 package (multiarch: the arm64 architecture is added to dpkg).
+        x86_64-unknown-linux-musl) wanted+=(musl-dev) ;;
         aarch64-unknown-linux-musl) wanted+=(gcc-aarch64-linux-gnu musl-dev:arm64) ;;
         x86_64-pc-windows-gnu) wanted+=(gcc-mingw-w64-x86-64) ;;
         *) die "unknown target $t (known: ${ALL_TARGETS[*]})" ;;
@@ -254,21 +254,21 @@ build() { # build TARGET: its release binary, once (cargo does nothing when it i
         aarch64-unknown-linux-gnu)
             env+=("CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc"
                 "CARGO_TARGET_${var}_LINKER=aarch64-linux-gnu-gcc") ;;
-        x86_64-unknown-linux-musl)
-            local dir
-            dir="$(musl_link_dir x86_64)"
-            env+=("CC_x86_64_unknown_linux_musl=musl-gcc"
-                "CARGO_TARGET_${var}_RUSTFLAGS=-L native=$dir") ;;
-        aarch64-unknown-linux-musl)
-            local dir
-            dir="$(musl_link_dir aarch64)"
-            # ring's C with musl's headers, as musl-gcc would compile it.
-            env+=("CC_aarch64_unknown_linux_musl=aarch64-linux-gnu-gcc"
-                "CFLAGS_aarch64_unknown_linux_musl=-specs /usr/lib/aarch64-linux-musl/musl-gcc.specs"
-                "CARGO_TARGET_${var}_LINKER=aarch64-linux-gnu-gcc"
+        *-linux-musl)
+            local arch="${t%%-*}" dir cc
+            dir="$(musl_link_dir "$arch")"
+            cc="$(gcc_for "$arch")"
+            # ring's C with musl's headers and libc, as musl-gcc compiles it
+            # (gcc with musl's specs); linked by the same gcc.
+            env+=("CC_${t//-/_}=$cc"
+                "CFLAGS_${t//-/_}=-specs /usr/lib/$arch-linux-musl/musl-gcc.specs"
+                "CARGO_TARGET_${var}_LINKER=$cc"
                 "CARGO_TARGET_${var}_RUSTFLAGS=-L native=$dir")
-            target="$(static_pie_spec "$t")"
-            json=(-Zjson-target-spec) ;;
+            # x86_64's own spec allows a static PIE; aarch64's does not.
+            if [ "$arch" = aarch64 ]; then
+                target="$(static_pie_spec "$t")"
+                json=(-Zjson-target-spec)
+            fi ;;
     esac
     say "cargo build --release --target $t"
     # Debian's toolchain in front of rustup's proxies, for this command only;

@@ -1,5 +1,6 @@
 //! The laptop's and CI's credential sources, through the built helper: SSO
-//! (an `sso-session` and a legacy profile), `credential_process`,
+//! (an `sso-session` profile, its token refreshed through SSO OIDC, and a
+//! legacy profile), `credential_process`,
 //! `role_arn` + `source_profile`, and IRSA (issue 18, section 1), and the
 //! cache identity each one gets.
 //!
@@ -9,8 +10,8 @@
 //!
 //! The sources' tests run the helper in a private network namespace
 //! (`support::netns`): the ECR API and STS are moto behind a TLS forwarder
-//! at their real names, the SSO portal is `support::sso_portal` at its real
-//! name, all through a private /etc/hosts and trusted through
+//! at their real names, the SSO portal and SSO OIDC are `support::sso_portal`
+//! at their real names, all through a private /etc/hosts and trusted through
 //! `AWS_CA_BUNDLE`. No endpoint variable is set: discovery is the SDK's.
 
 #![cfg(unix)] // the credential_process programs are shell scripts
@@ -163,7 +164,9 @@ mod netns {
     use super::*;
     use crate::support::moto::{DEFAULT_ACCOUNT, SessionKey};
     use crate::support::netns::{HTTPS_ON_LOOPBACK, Netns};
-    use crate::support::sso_portal::{RoleKey, SsoPortal, write_cached_token};
+    use crate::support::sso_portal::{
+        Registration, RoleKey, SsoPortal, write_cached_token, write_refreshable_token,
+    };
     use crate::support::tls::{TestCa, TlsForwarder};
     use std::net::{Ipv4Addr, SocketAddr};
     use std::time::Duration;
@@ -171,13 +174,12 @@ mod netns {
     const ECR_API: &str = "api.ecr.us-east-1.amazonaws.com";
     const STS: &[&str] = &["sts.us-east-1.amazonaws.com", "sts.amazonaws.com"];
     const PORTAL: &str = "portal.sso.us-east-1.amazonaws.com";
-    /// SSO OIDC, where the SDK would refresh a token near its expiry:
-    /// mapped to an address where nothing listens, so that a refresh
-    /// would fail at once rather than leave.
+    /// SSO OIDC, where the SDK refreshes an `sso-session` token near its
+    /// expiry: the portal's fake serves it too, at an address of its own.
     const OIDC: &str = "oidc.us-east-1.amazonaws.com";
     /// The portal's own address inside, so that its name reaches its fake.
     const PORTAL_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
-    const NOWHERE_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 3);
+    const OIDC_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 3);
     /// The SSO account the profiles name (moto's roles live in its own).
     const SSO_ACCOUNT: &str = "222222222222";
     const START_URL: &str = "https://corp.awsapps.com/start";
@@ -188,6 +190,7 @@ mod netns {
         pub portal: SsoPortal,
         _front: TlsForwarder,
         _portal_front: TlsForwarder,
+        _oidc_front: TlsForwarder,
         _ns: Netns,
         pub sb: Sandbox,
     }
@@ -207,9 +210,11 @@ mod netns {
         let aws_names: Vec<&str> = [ECR_API].iter().chain(STS).copied().collect();
         let front = TlsForwarder::start(&ca.server_cert(&aws_names), moto_addr);
         let portal_front = TlsForwarder::start(&ca.server_cert(&[PORTAL]), portal.addr());
+        let oidc_front = TlsForwarder::start(&ca.server_cert(&[OIDC]), portal.addr());
         let mut ns = Netns::new();
         ns.forward(HTTPS_ON_LOOPBACK, front.addr());
         ns.forward(SocketAddr::from((PORTAL_IP, 443)), portal_front.addr());
+        ns.forward(SocketAddr::from((OIDC_IP, 443)), oidc_front.addr());
         sb.set("AWS_CA_BUNDLE", &ca_pem.to_string_lossy())
             .set("AWS_ECR_LOG", "info")
             .set("AWS_ECR_TIMEOUT", "2")
@@ -219,13 +224,14 @@ mod netns {
         // addresses of their own.
         let hosts = sb.path().join("hosts");
         let mut text = std::fs::read_to_string(&hosts).expect("the sandbox's hosts file");
-        text.push_str(&format!("{PORTAL_IP} {PORTAL}\n{NOWHERE_IP} {OIDC}\n"));
+        text.push_str(&format!("{PORTAL_IP} {PORTAL}\n{OIDC_IP} {OIDC}\n"));
         std::fs::write(&hosts, text).unwrap();
         Some(World {
             moto,
             portal,
             _front: front,
             _portal_front: portal_front,
+            _oidc_front: oidc_front,
             _ns: ns,
             sb,
         })
@@ -429,6 +435,121 @@ mod netns {
         let log = w.not_found_within(FETCH_BOUND);
         assert_eq!(w.portal.calls().len(), 0, "the portal was asked");
         assert_one_clear_line(&log, &["SSO", "expired", "aws sso login"]);
+    }
+
+    /// What `aws sso login` registered and keeps beside the token.
+    const REGISTRATION: Registration<'static> = Registration {
+        client_id: "sso-oidc-client-id-of-the-cli",
+        client_secret: "sso-oidc-client-secret-0123456789",
+        refresh_token: "sso-refresh-token-of-the-session-0123456789",
+    };
+    const REFRESHED_TOKEN: &str = "sso-access-token-refreshed-0123456789";
+
+    /// Every secret of an SSO sign-in, none of which may be logged.
+    fn assert_no_sso_secret_logged(log: &str) {
+        for secret in [
+            ACCESS_TOKEN,
+            REFRESHED_TOKEN,
+            REGISTRATION.client_secret,
+            REGISTRATION.refresh_token,
+            "a-rotated-refresh-token",
+        ] {
+            assert!(!log.contains(secret), "an SSO secret was logged: {secret}");
+        }
+    }
+
+    /// An `sso-session` token that expired an hour ago, with the refresh
+    /// token `aws sso login` keeps: the SDK trades it at SSO OIDC for a new
+    /// access token, saves that in ~/.aws/sso/cache, and the portal
+    /// accepts it. No sign-in is asked for. A later miss reads the saved
+    /// token and asks OIDC nothing.
+    #[test]
+    fn an_expired_sso_session_token_is_refreshed_through_oidc() {
+        let Some(mut w) = world() else { return };
+        let a = w.grant("EcrPullA");
+        // The portal knows only the refreshed token.
+        w.portal.accept_refresh(
+            REGISTRATION.client_id,
+            REGISTRATION.client_secret,
+            REGISTRATION.refresh_token,
+            REFRESHED_TOKEN,
+        );
+        let token_file = write_refreshable_token(
+            &w.home(),
+            "corp",
+            ACCESS_TOKEN,
+            START_URL,
+            "us-east-1",
+            -3600,
+            &REGISTRATION,
+        );
+        write_config(&w.sb, &sso_session_profile("EcrPullA"));
+        w.sb.set("AWS_PROFILE", "dev");
+
+        let cold = w.sb.get(REGISTRY);
+        w.assert_token(&cold, 1, &a.key.id, Some(&a.token));
+        let oidc = w.portal.oidc_calls();
+        assert_eq!(oidc.len(), 1, "one CreateToken");
+        assert_eq!(
+            (
+                oidc[0].grant_type.as_str(),
+                oidc[0].client_id.as_str(),
+                oidc[0].refresh_known
+            ),
+            ("refresh_token", REGISTRATION.client_id, true)
+        );
+        let calls = w.portal.calls();
+        assert_eq!(calls.len(), 1, "one GetRoleCredentials");
+        assert!(calls[0].token_known, "the portal got the old token");
+        let saved = std::fs::read_to_string(&token_file).unwrap();
+        assert!(
+            saved.contains(REFRESHED_TOKEN),
+            "the refreshed token was not saved"
+        );
+
+        // Our cache emptied: a miss, which reads the saved token.
+        std::fs::remove_dir_all(w.sb.cache_dir()).unwrap();
+        let again = w.sb.get(REGISTRY);
+        w.assert_token(&again, 2, &a.key.id, Some(&a.token));
+        assert_eq!(
+            w.portal.oidc_calls().len(),
+            1,
+            "a fresh token was refreshed"
+        );
+        assert_eq!(w.portal.calls().len(), 2);
+        assert!(w.portal.calls()[1].token_known);
+        assert_no_sso_secret_logged(&w.sb.log());
+    }
+
+    /// A refresh SSO OIDC refuses (the session was revoked, or its refresh
+    /// token expired): the SDK goes on with the expired token, the portal
+    /// refuses it, and the one line says to sign in again. Bounded, and no
+    /// secret in it.
+    #[test]
+    fn a_refused_sso_refresh_says_run_aws_sso_login() {
+        let Some(mut w) = world() else { return };
+        w.grant("EcrPullA");
+        w.portal.accept_token(ACCESS_TOKEN);
+        // OIDC was given no refresh: it refuses this one.
+        write_refreshable_token(
+            &w.home(),
+            "corp",
+            "an-access-token-long-expired",
+            START_URL,
+            "us-east-1",
+            -3600,
+            &REGISTRATION,
+        );
+        write_config(&w.sb, &sso_session_profile("EcrPullA"));
+        w.sb.set("AWS_PROFILE", "dev");
+        let log = w.not_found_within(FETCH_BOUND);
+        let oidc = w.portal.oidc_calls();
+        assert_eq!(oidc.len(), 1, "one CreateToken");
+        assert!(!oidc[0].refresh_known);
+        assert!(w.portal.calls().iter().all(|c| !c.token_known));
+        assert_eq!(w.cache_entries(), 0, "a failure was cached as a token");
+        assert_one_clear_line(&log, &["SSO", "aws sso login"]);
+        assert_no_sso_secret_logged(&log.join("\n"));
     }
 
     /// A legacy SSO profile (`sso_start_url` in the profile, the token

@@ -10,11 +10,18 @@
 //! key given for it; an unknown token with 401 `UnauthorizedException`, as
 //! the real one answers an expired or revoked session; an unknown role with
 //! 403 `ForbiddenException`. It records each request, never the token.
+//!
+//! The same server is SSO OIDC's `CreateToken` (`POST /token`, JSON), the
+//! call by which the SDK refreshes an `sso-session` token near its expiry:
+//! put a second `TlsForwarder`, for `oidc.<region>.amazonaws.com`, in
+//! front. A refresh token it was given buys a new access token, which the
+//! portal then knows; any other is refused with 400 `InvalidGrantException`,
+//! as a revoked session's is.
 //! Linux only, as the namespace tests that use it.
 #![cfg(target_os = "linux")]
 
 use std::collections::HashMap;
-use std::io::{self, BufReader, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -39,11 +46,31 @@ pub struct PortalCall {
     pub token_known: bool,
 }
 
+/// One `CreateToken` SSO OIDC received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OidcCall {
+    pub grant_type: String,
+    pub client_id: String,
+    /// Whether the refresh token (and the client secret with it) was one
+    /// the fake was given.
+    pub refresh_known: bool,
+}
+
+/// A refresh token SSO OIDC accepts, and what it hands out for it.
+struct Refresh {
+    client_id: String,
+    client_secret: String,
+    refresh_token: String,
+    new_access_token: String,
+}
+
 #[derive(Default)]
 struct State {
     tokens: Vec<String>,
     roles: HashMap<(String, String), RoleKey>,
     calls: Vec<PortalCall>,
+    refreshes: Vec<Refresh>,
+    oidc_calls: Vec<OidcCall>,
 }
 
 pub struct SsoPortal {
@@ -82,6 +109,36 @@ impl SsoPortal {
     pub fn calls(&self) -> Vec<PortalCall> {
         self.state.lock().unwrap().calls.clone()
     }
+
+    /// SSO OIDC will trade `refresh_token`, from the registered client
+    /// (`client_id`, `client_secret`), for `new_access_token`, which the
+    /// portal then accepts.
+    pub fn accept_refresh(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        refresh_token: &str,
+        new_access_token: &str,
+    ) {
+        self.state.lock().unwrap().refreshes.push(Refresh {
+            client_id: client_id.to_owned(),
+            client_secret: client_secret.to_owned(),
+            refresh_token: refresh_token.to_owned(),
+            new_access_token: new_access_token.to_owned(),
+        });
+    }
+
+    pub fn oidc_calls(&self) -> Vec<OidcCall> {
+        self.state.lock().unwrap().oidc_calls.clone()
+    }
+}
+
+/// The client registration and refresh token `aws sso login` keeps beside
+/// an `sso-session` token, which make it refreshable.
+pub struct Registration<'a> {
+    pub client_id: &'a str,
+    pub client_secret: &'a str,
+    pub refresh_token: &'a str,
 }
 
 /// Where the SDK looks for the cached token of `identifier` below `home`:
@@ -119,18 +176,68 @@ pub fn write_cached_token(
     region: &str,
     expires_in: i64,
 ) -> PathBuf {
+    write_token_file(
+        home,
+        identifier,
+        access_token,
+        start_url,
+        region,
+        expires_in,
+        None,
+    )
+}
+
+/// As [`write_cached_token`], with the client registration (valid for a
+/// day more) and refresh token that `aws sso login` keeps for an
+/// `sso-session`: the SDK refreshes such a token through SSO OIDC within
+/// five minutes of its expiry, or after it.
+pub fn write_refreshable_token(
+    home: &Path,
+    identifier: &str,
+    access_token: &str,
+    start_url: &str,
+    region: &str,
+    expires_in: i64,
+    registration: &Registration<'_>,
+) -> PathBuf {
+    write_token_file(
+        home,
+        identifier,
+        access_token,
+        start_url,
+        region,
+        expires_in,
+        Some(registration),
+    )
+}
+
+fn write_token_file(
+    home: &Path,
+    identifier: &str,
+    access_token: &str,
+    start_url: &str,
+    region: &str,
+    expires_in: i64,
+    registration: Option<&Registration<'_>>,
+) -> PathBuf {
     let path = token_cache_path(home, identifier);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
-    let token = serde_json::json!({
+    let mut token = serde_json::json!({
         "startUrl": start_url,
         "region": region,
         "accessToken": access_token,
         "expiresAt": rfc3339(now + expires_in),
     });
+    if let Some(r) = registration {
+        token["clientId"] = r.client_id.into();
+        token["clientSecret"] = r.client_secret.into();
+        token["refreshToken"] = r.refresh_token.into();
+        token["registrationExpiresAt"] = rfc3339(now + expires_in.max(0) + 86_400).into();
+    }
     std::fs::write(&path, token.to_string()).unwrap();
     path
 }
@@ -139,9 +246,20 @@ fn serve(stream: TcpStream, state: &Mutex<State>) -> io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(60)))?;
     let mut writer = stream.try_clone()?;
     let mut reader = BufReader::new(stream);
-    // GET carries no body (the SDK sends none).
     while let Some(req) = read_head(&mut reader)? {
-        let (status, error, body) = answer(state, &req.path, req.header("x-amz-sso_bearer_token"));
+        // GetRoleCredentials is a GET without a body; CreateToken a POST
+        // with one.
+        let length = req
+            .header("content-length")
+            .and_then(|l| l.parse::<usize>().ok())
+            .unwrap_or(0);
+        let mut request_body = vec![0; length];
+        reader.read_exact(&mut request_body)?;
+        let (status, error, body) = if req.method == "POST" && req.path == "/token" {
+            create_token(state, &request_body)
+        } else {
+            answer(state, &req.path, req.header("x-amz-sso_bearer_token"))
+        };
         let mut head = format!(
             "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
             body.len()
@@ -155,6 +273,49 @@ fn serve(stream: TcpStream, state: &Mutex<State>) -> io::Result<()> {
         writer.flush()?;
     }
     Ok(())
+}
+
+/// SSO OIDC's `CreateToken` for a refresh (`grantType` `refresh_token`).
+fn create_token(state: &Mutex<State>, body: &[u8]) -> (&'static str, Option<&'static str>, String) {
+    let request: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let field = |name: &str| request[name].as_str().unwrap_or_default().to_owned();
+    let (grant_type, client_id) = (field("grantType"), field("clientId"));
+    let mut state = state.lock().unwrap();
+    let granted = state
+        .refreshes
+        .iter()
+        .find(|r| {
+            grant_type == "refresh_token"
+                && r.client_id == client_id
+                && r.client_secret == field("clientSecret")
+                && r.refresh_token == field("refreshToken")
+        })
+        .map(|r| r.new_access_token.clone());
+    state.oidc_calls.push(OidcCall {
+        grant_type,
+        client_id,
+        refresh_known: granted.is_some(),
+    });
+    let Some(access_token) = granted else {
+        return (
+            "400 Bad Request",
+            Some("InvalidGrantException"),
+            r#"{"error":"invalid_grant","error_description":"Invalid refresh token provided"}"#
+                .into(),
+        );
+    };
+    state.tokens.push(access_token.clone());
+    (
+        "200 OK",
+        None,
+        serde_json::json!({
+            "accessToken": access_token,
+            "tokenType": "Bearer",
+            "expiresIn": 3600,
+            "refreshToken": "a-rotated-refresh-token",
+        })
+        .to_string(),
+    )
 }
 
 fn answer(

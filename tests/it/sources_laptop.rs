@@ -164,9 +164,7 @@ mod netns {
     use super::*;
     use crate::support::moto::{DEFAULT_ACCOUNT, SessionKey};
     use crate::support::netns::{HTTPS_ON_LOOPBACK, Netns};
-    use crate::support::sso_portal::{
-        Registration, RoleKey, SsoPortal, write_cached_token, write_refreshable_token,
-    };
+    use crate::support::sso_portal::{Registration, RoleKey, SsoPortal, write_cached_token};
     use crate::support::tls::{TestCa, TlsForwarder};
     use std::net::{Ipv4Addr, SocketAddr};
     use std::time::Duration;
@@ -276,6 +274,7 @@ mod netns {
                 START_URL,
                 "us-east-1",
                 expires_in,
+                None,
             );
         }
 
@@ -380,6 +379,7 @@ mod netns {
             START_URL,
             "us-east-1",
             8 * 3600,
+            None,
         );
         let hit = w.sb.get(REGISTRY);
         w.assert_token(&hit, 1, &a.key.id, Some(&a.token));
@@ -474,14 +474,14 @@ mod netns {
             REGISTRATION.refresh_token,
             REFRESHED_TOKEN,
         );
-        let token_file = write_refreshable_token(
+        let token_file = write_cached_token(
             &w.home(),
             "corp",
             ACCESS_TOKEN,
             START_URL,
             "us-east-1",
             -3600,
-            &REGISTRATION,
+            Some(&REGISTRATION),
         );
         write_config(&w.sb, &sso_session_profile("EcrPullA"));
         w.sb.set("AWS_PROFILE", "dev");
@@ -531,14 +531,14 @@ mod netns {
         w.grant("EcrPullA");
         w.portal.accept_token(ACCESS_TOKEN);
         // OIDC was given no refresh: it refuses this one.
-        write_refreshable_token(
+        write_cached_token(
             &w.home(),
             "corp",
             "an-access-token-long-expired",
             START_URL,
             "us-east-1",
             -3600,
-            &REGISTRATION,
+            Some(&REGISTRATION),
         );
         write_config(&w.sb, &sso_session_profile("EcrPullA"));
         w.sb.set("AWS_PROFILE", "dev");

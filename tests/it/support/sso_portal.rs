@@ -165,53 +165,13 @@ pub fn token_cache_path(home: &Path, identifier: &str) -> PathBuf {
 }
 
 /// Writes the cached token for `identifier` as `aws sso login` leaves it,
-/// expiring `expires_in` from now (negative: expired that long ago). No
-/// refresh token: an `sso-session` token near expiry is then not refreshed
-/// through SSO OIDC, and an expired one is refused by the SDK.
+/// expiring `expires_in` from now (negative: expired that long ago).
+/// Without a `registration` there is no refresh token: an `sso-session`
+/// token near expiry is then not refreshed through SSO OIDC, and an expired
+/// one is refused by the SDK. With one (valid for a day more), the SDK
+/// refreshes the token through SSO OIDC within five minutes of its expiry,
+/// or after it.
 pub fn write_cached_token(
-    home: &Path,
-    identifier: &str,
-    access_token: &str,
-    start_url: &str,
-    region: &str,
-    expires_in: i64,
-) -> PathBuf {
-    write_token_file(
-        home,
-        identifier,
-        access_token,
-        start_url,
-        region,
-        expires_in,
-        None,
-    )
-}
-
-/// As [`write_cached_token`], with the client registration (valid for a
-/// day more) and refresh token that `aws sso login` keeps for an
-/// `sso-session`: the SDK refreshes such a token through SSO OIDC within
-/// five minutes of its expiry, or after it.
-pub fn write_refreshable_token(
-    home: &Path,
-    identifier: &str,
-    access_token: &str,
-    start_url: &str,
-    region: &str,
-    expires_in: i64,
-    registration: &Registration<'_>,
-) -> PathBuf {
-    write_token_file(
-        home,
-        identifier,
-        access_token,
-        start_url,
-        region,
-        expires_in,
-        Some(registration),
-    )
-}
-
-fn write_token_file(
     home: &Path,
     identifier: &str,
     access_token: &str,

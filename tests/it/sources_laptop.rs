@@ -552,6 +552,39 @@ mod netns {
         assert_no_sso_secret_logged(&log.join("\n"));
     }
 
+    /// SSO OIDC that takes the refresh and never answers, while the token
+    /// is still valid for two minutes (inside the SDK's five-minute refresh
+    /// window): bounded, not found, ECR and the portal not asked. The SDK's
+    /// refresh (its client built from our configuration, so our timeouts and
+    /// retries) spends the whole fetch's bound before the valid token could
+    /// be used: a limitation of the SDK's provider that this test pins, not
+    /// a behaviour we chose (docs/reliability.md).
+    #[test]
+    fn a_stalled_sso_refresh_is_bounded() {
+        let Some(mut w) = world() else { return };
+        w.grant("EcrPullA");
+        w.portal.accept_token(ACCESS_TOKEN);
+        w.portal.stall_oidc();
+        write_cached_token(
+            &w.home(),
+            "corp",
+            ACCESS_TOKEN,
+            START_URL,
+            "us-east-1",
+            120,
+            Some(&REGISTRATION),
+        );
+        write_config(&w.sb, &sso_session_profile("EcrPullA"));
+        w.sb.set("AWS_PROFILE", "dev");
+        let log = w.not_found_within(FETCH_BOUND);
+        let oidc = w.portal.oidc_calls();
+        assert!(!oidc.is_empty(), "no refresh was tried");
+        assert!(oidc.iter().all(|c| c.grant_type == "refresh_token"));
+        assert_eq!(w.portal.calls().len(), 0, "the portal was asked");
+        assert_eq!(w.cache_entries(), 0, "a failure was cached as a token");
+        assert_no_sso_secret_logged(&log.join("\n"));
+    }
+
     /// A legacy SSO profile (`sso_start_url` in the profile, the token
     /// cached by the start URL): as the `sso-session` one.
     #[test]

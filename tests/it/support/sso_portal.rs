@@ -24,6 +24,7 @@ use std::collections::HashMap;
 use std::io::{self, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -71,6 +72,8 @@ struct State {
     calls: Vec<PortalCall>,
     refreshes: Vec<Refresh>,
     oidc_calls: Vec<OidcCall>,
+    /// SSO OIDC takes each `CreateToken` and never answers.
+    oidc_stalls: bool,
 }
 
 pub struct SsoPortal {
@@ -82,8 +85,8 @@ impl SsoPortal {
     pub fn start() -> SsoPortal {
         let state = Arc::new(Mutex::new(State::default()));
         let shared = Arc::clone(&state);
-        let server = LoopbackServer::start("sso-portal", move |stream, _| {
-            let _ = serve(stream, &shared);
+        let server = LoopbackServer::start("sso-portal", move |stream, stop| {
+            let _ = serve(stream, &shared, stop);
         });
         SsoPortal { server, state }
     }
@@ -126,6 +129,12 @@ impl SsoPortal {
             refresh_token: refresh_token.to_owned(),
             new_access_token: new_access_token.to_owned(),
         });
+    }
+
+    /// From now on SSO OIDC reads each `CreateToken` and never answers,
+    /// holding the connection until the fake is dropped.
+    pub fn stall_oidc(&self) {
+        self.state.lock().unwrap().oidc_stalls = true;
     }
 
     pub fn oidc_calls(&self) -> Vec<OidcCall> {
@@ -202,7 +211,7 @@ pub fn write_cached_token(
     path
 }
 
-fn serve(stream: TcpStream, state: &Mutex<State>) -> io::Result<()> {
+fn serve(stream: TcpStream, state: &Mutex<State>, stop: &AtomicBool) -> io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(60)))?;
     let mut writer = stream.try_clone()?;
     let mut reader = BufReader::new(stream);
@@ -216,7 +225,13 @@ fn serve(stream: TcpStream, state: &Mutex<State>) -> io::Result<()> {
         let mut request_body = vec![0; length];
         reader.read_exact(&mut request_body)?;
         let (status, error, body) = if req.method == "POST" && req.path == "/token" {
-            create_token(state, &request_body)
+            let Some(answer) = create_token(state, &request_body) else {
+                while !stop.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                return Ok(());
+            };
+            answer
         } else {
             answer(state, &req.path, req.header("x-amz-sso_bearer_token"))
         };
@@ -235,8 +250,11 @@ fn serve(stream: TcpStream, state: &Mutex<State>) -> io::Result<()> {
     Ok(())
 }
 
-/// SSO OIDC's `CreateToken` for a refresh (`grantType` `refresh_token`).
-fn create_token(state: &Mutex<State>, body: &[u8]) -> (&'static str, Option<&'static str>, String) {
+type Answer = (&'static str, Option<&'static str>, String);
+
+/// SSO OIDC's `CreateToken` for a refresh (`grantType` `refresh_token`),
+/// recorded; `None` when OIDC stalls.
+fn create_token(state: &Mutex<State>, body: &[u8]) -> Option<Answer> {
     let request: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
     let field = |name: &str| request[name].as_str().unwrap_or_default().to_owned();
     let (grant_type, client_id) = (field("grantType"), field("clientId"));
@@ -256,16 +274,19 @@ fn create_token(state: &Mutex<State>, body: &[u8]) -> (&'static str, Option<&'st
         client_id,
         refresh_known: granted.is_some(),
     });
+    if state.oidc_stalls {
+        return None;
+    }
     let Some(access_token) = granted else {
-        return (
+        return Some((
             "400 Bad Request",
             Some("InvalidGrantException"),
             r#"{"error":"invalid_grant","error_description":"Invalid refresh token provided"}"#
                 .into(),
-        );
+        ));
     };
     state.tokens.push(access_token.clone());
-    (
+    Some((
         "200 OK",
         None,
         serde_json::json!({
@@ -275,14 +296,10 @@ fn create_token(state: &Mutex<State>, body: &[u8]) -> (&'static str, Option<&'st
             "refreshToken": "a-rotated-refresh-token",
         })
         .to_string(),
-    )
+    ))
 }
 
-fn answer(
-    state: &Mutex<State>,
-    target: &str,
-    token: Option<&str>,
-) -> (&'static str, Option<&'static str>, String) {
+fn answer(state: &Mutex<State>, target: &str, token: Option<&str>) -> Answer {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let param = |name: &str| {
         query

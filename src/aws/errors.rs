@@ -2,10 +2,18 @@
 //! without the raw response.
 
 use std::error::Error;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use aws_credential_types::provider::error::CredentialsError;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::error_chain;
@@ -19,6 +27,54 @@ where
     E: ProvideErrorMetadata + Error + 'static,
 {
     describe_ref(operation, &err)
+}
+
+/// Whether an operation's request was ever handed to the HTTP client. The
+/// SDK resolves credentials first, inside the operation's own timeout, and
+/// its timeout error does not say which part ran out: a credential source
+/// that never answers (an SSO refresh, a `credential_process`, STS) would
+/// read as ECR's silence.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Transmitted(Arc<AtomicBool>);
+
+impl Intercept for Transmitted {
+    fn name(&self) -> &'static str {
+        "Transmitted"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+impl Transmitted {
+    /// As [`describe`], but a timeout before any request was sent is the
+    /// credentials' (`within`: the operation's timeout).
+    pub(super) fn describe<E>(
+        &self,
+        operation: &'static str,
+        err: SdkError<E, HttpResponse>,
+        within: Duration,
+    ) -> TokenError
+    where
+        E: ProvideErrorMetadata + Error + 'static,
+    {
+        match err {
+            SdkError::TimeoutError(_) if !self.0.load(Ordering::Relaxed) => {
+                TokenError::Credentials(format!(
+                    "their source did not answer within {within:?} (an SSO refresh, a \
+                     credential_process or STS); {operation} was never sent"
+                ))
+            }
+            err => describe(operation, err),
+        }
+    }
 }
 
 fn describe_ref<E>(operation: &'static str, err: &SdkError<E, HttpResponse>) -> TokenError

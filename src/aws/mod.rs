@@ -27,7 +27,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 
-use self::errors::describe;
+use self::errors::Transmitted;
 use self::http::{CorporateHttpClient, http_client};
 use self::profiles::SharedConfig;
 use self::tls::load_trust;
@@ -125,6 +125,11 @@ impl AwsTokenSource {
         self.settings.timeout.min(Duration::from_secs(3))
     }
 
+    /// One operation's bound, credentials, retries and backoff included.
+    fn operation_timeout(&self) -> Duration {
+        self.settings.timeout * MAX_ATTEMPTS
+    }
+
     /// The whole fetch is bounded: credentials, retries and backoff included.
     fn total_bound(&self) -> Duration {
         self.settings.timeout * (MAX_ATTEMPTS + 1)
@@ -160,7 +165,7 @@ impl AwsTokenSource {
             .connect_timeout(self.connect_timeout())
             .read_timeout(t)
             .operation_attempt_timeout(t)
-            .operation_timeout(t * MAX_ATTEMPTS)
+            .operation_timeout(self.operation_timeout())
             .build();
         let retries = RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS);
         Ok((http, timeouts, retries))
@@ -203,6 +208,8 @@ impl AwsTokenSource {
         let region = Region::new(region);
         let credentials = self.credentials(source, &region).await?;
         let config = self.sdk_config(region, fips, Some(credentials)).await?;
+        let sent = Transmitted::default();
+        let within = self.operation_timeout();
         match registry {
             Registry::Private(p) => {
                 let client = aws_sdk_ecr::Client::new(&config);
@@ -213,9 +220,11 @@ impl AwsTokenSource {
                 let out = client
                     .get_authorization_token()
                     .registry_ids(&p.account)
+                    .customize()
+                    .interceptor(sent.clone())
                     .send()
                     .await
-                    .map_err(|e| describe("GetAuthorizationToken", e))?;
+                    .map_err(|e| sent.describe("GetAuthorizationToken", e, within))?;
                 let data = out.authorization_data().first().ok_or(TokenError::Empty)?;
                 token(data.authorization_token(), data.expires_at())
             }
@@ -223,9 +232,11 @@ impl AwsTokenSource {
                 let client = aws_sdk_ecrpublic::Client::new(&config);
                 let out = client
                     .get_authorization_token()
+                    .customize()
+                    .interceptor(sent.clone())
                     .send()
                     .await
-                    .map_err(|e| describe("GetAuthorizationToken", e))?;
+                    .map_err(|e| sent.describe("GetAuthorizationToken", e, within))?;
                 let data = out.authorization_data().ok_or(TokenError::Empty)?;
                 token(data.authorization_token(), data.expires_at())
             }

@@ -46,6 +46,15 @@ impl Process {
         Process { path, runs }
     }
 
+    /// A program that never answers (it sleeps past every bound).
+    fn hanging(dir: &Path, name: &str) -> Process {
+        let process = Process::new(dir, name, "", 0);
+        let script = std::fs::read_to_string(&process.path).unwrap();
+        let script = script.replacen("cat <<'EOF'", "sleep 120\ncat <<'EOF'", 1);
+        std::fs::write(&process.path, script).unwrap();
+        process
+    }
+
     /// A program that prints `key` as the process credential format says.
     fn printing(dir: &Path, name: &str, key: &AccessKey) -> Process {
         let output = serde_json::json!({
@@ -554,9 +563,10 @@ mod netns {
 
     /// SSO OIDC that takes the refresh and never answers, while the token
     /// is still valid for two minutes (inside the SDK's five-minute refresh
-    /// window): bounded, not found, ECR and the portal not asked. The SDK's
+    /// window): bounded, not found, ECR and the portal not asked, and the
+    /// line says the credentials' source did not answer, not ECR. The SDK's
     /// refresh (its client built from our configuration, so our timeouts and
-    /// retries) spends the whole fetch's bound before the valid token could
+    /// retries) spends the operation's bound before the valid token could
     /// be used: a limitation of the SDK's provider that this test pins, not
     /// a behaviour we chose (docs/reliability.md).
     #[test]
@@ -578,10 +588,18 @@ mod netns {
         w.sb.set("AWS_PROFILE", "dev");
         let log = w.not_found_within(FETCH_BOUND);
         let oidc = w.portal.oidc_calls();
-        assert!(!oidc.is_empty(), "no refresh was tried");
+        assert!((1..=3).contains(&oidc.len()), "{} refreshes", oidc.len());
         assert!(oidc.iter().all(|c| c.grant_type == "refresh_token"));
         assert_eq!(w.portal.calls().len(), 0, "the portal was asked");
         assert_eq!(w.cache_entries(), 0, "a failure was cached as a token");
+        assert_one_clear_line(
+            &log,
+            &[
+                "no AWS credentials",
+                "did not answer within 6s",
+                "was never sent",
+            ],
+        );
         assert_no_sso_secret_logged(&log.join("\n"));
     }
 
@@ -670,6 +688,31 @@ mod netns {
                 "no AWS credentials",
                 "credential_process failed",
                 "exit status: 3",
+            ],
+        );
+        assert_eq!(w.cache_entries(), 0);
+    }
+
+    /// A `credential_process` that never answers: not found within the
+    /// operation's bound (3T), ECR not asked, and the line says the
+    /// credentials' source did not answer, not that ECR timed out.
+    #[test]
+    fn a_credential_process_that_never_answers_is_not_found_within_its_bound() {
+        let Some(mut w) = world() else { return };
+        let hanging = Process::hanging(w.sb.path(), "proc-hang");
+        write_config(&w.sb, &hanging.profile("dev"));
+        w.sb.set("AWS_PROFILE", "dev");
+        let log = w.not_found_within(FETCH_BOUND);
+        // Credentials are resolved inside each attempt: the process is
+        // cut at T and started again by the next one, three at most.
+        let runs = hanging.runs();
+        assert!((1..=3).contains(&runs), "ran {runs} times");
+        assert_one_clear_line(
+            &log,
+            &[
+                "no AWS credentials",
+                "did not answer within 6s",
+                "was never sent",
             ],
         );
         assert_eq!(w.cache_entries(), 0);

@@ -46,7 +46,9 @@ impl Process {
         Process { path, runs }
     }
 
-    /// A program that never answers (it sleeps past every bound).
+    /// A program that never answers (it sleeps past every bound). For the
+    /// namespace tests, which are Linux's.
+    #[cfg(target_os = "linux")]
     fn hanging(dir: &Path, name: &str) -> Process {
         let process = Process::new(dir, name, "", 0);
         let script = std::fs::read_to_string(&process.path).unwrap();

@@ -18,7 +18,7 @@
 use std::collections::VecDeque;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -26,7 +26,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 
 use super::Sandbox;
-use super::loopback::{Head, LoopbackServer, read_head};
+use super::loopback::{Head, LoopbackServer, hold_silent, read_head};
 
 /// `X-Amz-Target` of ECR's GetAuthorizationToken.
 pub const ECR_TARGET: &str = "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken";
@@ -315,7 +315,7 @@ fn serve_connection(stream: TcpStream, inner: &Inner, stop: &AtomicBool) -> io::
             .is_some_and(|v| v.eq_ignore_ascii_case("close"));
         match handle(inner, &req) {
             Reply::Send(resp) => write_response(&mut writer, &resp, close)?,
-            Reply::Hang => return hang(reader.get_mut(), stop),
+            Reply::Hang => return hold_silent(reader.get_mut(), stop),
             Reply::Cut { resp, reset } => {
                 let head = response_head(&resp, close);
                 writer.write_all(head.as_bytes())?;
@@ -332,27 +332,6 @@ fn serve_connection(stream: TcpStream, inner: &Inner, stop: &AtomicBool) -> io::
         }
         if close {
             break;
-        }
-    }
-    Ok(())
-}
-
-/// Holds a connection open without answering until the client closes it,
-/// the fake is dropped, or `IDLE_TIMEOUT` passes.
-fn hang(stream: &mut TcpStream, stop: &AtomicBool) -> io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_millis(100)))?;
-    let start = std::time::Instant::now();
-    let mut buf = [0u8; 1024];
-    while start.elapsed() < IDLE_TIMEOUT && !stop.load(Ordering::SeqCst) {
-        match stream.read(&mut buf) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) => {}
-            Err(_) => break,
         }
     }
     Ok(())

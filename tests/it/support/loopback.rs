@@ -2,11 +2,34 @@
 //! interface): one thread accepts, each connection is served in a thread of
 //! its own, and dropping the server stops accepting.
 
+use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
+
+/// How long a fake holds a connection it does not answer, at most.
+const SILENT_HOLD: Duration = Duration::from_secs(60);
+
+/// Holds a connection open without answering until the client closes it,
+/// the fake is dropped (`stop`), or `SILENT_HOLD` passes: a server that
+/// never answers, for the fakes' silent modes.
+pub fn hold_silent(stream: &mut TcpStream, stop: &AtomicBool) -> std::io::Result<()> {
+    use std::io::ErrorKind;
+    stream.set_read_timeout(Some(Duration::from_millis(100)))?;
+    let start = std::time::Instant::now();
+    let mut buf = [0u8; 1024];
+    while start.elapsed() < SILENT_HOLD && !stop.load(Ordering::SeqCst) {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => break,
+        }
+    }
+    Ok(())
+}
 
 pub struct LoopbackServer {
     addr: SocketAddr,

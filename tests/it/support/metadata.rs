@@ -22,7 +22,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::loopback::{Head as Request, LoopbackServer, read_head, rfc3339};
+use super::loopback::{Head as Request, LoopbackServer, hold_silent, read_head, rfc3339};
 
 /// Idle time after which a connection (or a silent fake) gives up.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -283,7 +283,7 @@ fn serve(
             .requests
             .push(format!("{} {}", req.method, req.path));
         match answer(&req) {
-            Answer::Silence => return silence(reader.get_mut(), stop),
+            Answer::Silence => return hold_silent(reader.get_mut(), stop),
             Answer::Reply {
                 status,
                 headers,
@@ -316,27 +316,6 @@ fn reason(status: u16) -> &'static str {
         404 => "Not Found",
         _ => "Other",
     }
-}
-
-/// Holds the connection without answering until the client closes it, the
-/// fake is dropped, or `IDLE_TIMEOUT` passes.
-fn silence(stream: &mut TcpStream, stop: &AtomicBool) -> io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_millis(100)))?;
-    let start = std::time::Instant::now();
-    let mut buf = [0u8; 1024];
-    while start.elapsed() < IDLE_TIMEOUT && !stop.load(std::sync::atomic::Ordering::SeqCst) {
-        match stream.read(&mut buf) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) => {}
-            Err(_) => break,
-        }
-    }
-    Ok(())
 }
 
 /// One request's head (and its body, skipped); `None` at end of stream.

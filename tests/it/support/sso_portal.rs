@@ -24,11 +24,11 @@ use std::collections::HashMap;
 use std::io::{self, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::loopback::{LoopbackServer, read_head, rfc3339};
+use super::loopback::{LoopbackServer, hold_silent, read_head, rfc3339};
 use super::moto::AccessKey;
 
 /// The credentials the portal hands out for one (account, role).
@@ -226,10 +226,7 @@ fn serve(stream: TcpStream, state: &Mutex<State>, stop: &AtomicBool) -> io::Resu
         reader.read_exact(&mut request_body)?;
         let (status, error, body) = if req.method == "POST" && req.path == "/token" {
             let Some(answer) = create_token(state, &request_body) else {
-                while !stop.load(Ordering::SeqCst) {
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                return Ok(());
+                return hold_silent(reader.get_mut(), stop);
             };
             answer
         } else {

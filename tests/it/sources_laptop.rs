@@ -34,11 +34,17 @@ struct Process {
 
 impl Process {
     fn new(dir: &Path, name: &str, output: &str, code: i32) -> Process {
+        Process::after(dir, name, "", output, code)
+    }
+
+    /// As [`Process::new`], running the shell commands `first` before it
+    /// prints.
+    fn after(dir: &Path, name: &str, first: &str, output: &str, code: i32) -> Process {
         use std::os::unix::fs::PermissionsExt;
         let path = dir.join(name);
         let runs = dir.join(format!("{name}.runs"));
         let script = format!(
-            "#!/bin/sh\necho run >> '{}'\ncat <<'EOF'\n{output}\nEOF\nexit {code}\n",
+            "#!/bin/sh\necho run >> '{}'\n{first}cat <<'EOF'\n{output}\nEOF\nexit {code}\n",
             runs.display()
         );
         std::fs::write(&path, script).unwrap();
@@ -50,11 +56,7 @@ impl Process {
     /// namespace tests, which are Linux's.
     #[cfg(target_os = "linux")]
     fn hanging(dir: &Path, name: &str) -> Process {
-        let process = Process::new(dir, name, "", 0);
-        let script = std::fs::read_to_string(&process.path).unwrap();
-        let script = script.replacen("cat <<'EOF'", "sleep 120\ncat <<'EOF'", 1);
-        std::fs::write(&process.path, script).unwrap();
-        process
+        Process::after(dir, name, "sleep 120\n", "", 0)
     }
 
     /// A program that prints `key` as the process credential format says.
@@ -479,12 +481,7 @@ mod netns {
         let Some(mut w) = world() else { return };
         let a = w.grant("EcrPullA");
         // The portal knows only the refreshed token.
-        w.portal.accept_refresh(
-            REGISTRATION.client_id,
-            REGISTRATION.client_secret,
-            REGISTRATION.refresh_token,
-            REFRESHED_TOKEN,
-        );
+        w.portal.accept_refresh(&REGISTRATION, REFRESHED_TOKEN);
         let token_file = write_cached_token(
             &w.home(),
             "corp",
@@ -540,7 +537,6 @@ mod netns {
     fn a_refused_sso_refresh_says_run_aws_sso_login() {
         let Some(mut w) = world() else { return };
         w.grant("EcrPullA");
-        w.portal.accept_token(ACCESS_TOKEN);
         // OIDC was given no refresh: it refuses this one.
         write_cached_token(
             &w.home(),

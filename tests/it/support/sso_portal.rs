@@ -113,26 +113,19 @@ impl SsoPortal {
         self.state.lock().unwrap().calls.clone()
     }
 
-    /// SSO OIDC will trade `refresh_token`, from the registered client
-    /// (`client_id`, `client_secret`), for `new_access_token`, which the
-    /// portal then accepts.
-    pub fn accept_refresh(
-        &self,
-        client_id: &str,
-        client_secret: &str,
-        refresh_token: &str,
-        new_access_token: &str,
-    ) {
+    /// SSO OIDC will trade the `registration`'s refresh token, from its
+    /// client, for `new_access_token`, which the portal then accepts.
+    pub fn accept_refresh(&self, registration: &Registration<'_>, new_access_token: &str) {
         self.state.lock().unwrap().refreshes.push(Refresh {
-            client_id: client_id.to_owned(),
-            client_secret: client_secret.to_owned(),
-            refresh_token: refresh_token.to_owned(),
+            client_id: registration.client_id.to_owned(),
+            client_secret: registration.client_secret.to_owned(),
+            refresh_token: registration.refresh_token.to_owned(),
             new_access_token: new_access_token.to_owned(),
         });
     }
 
-    /// From now on SSO OIDC reads each `CreateToken` and never answers,
-    /// holding the connection until the fake is dropped.
+    /// From now on SSO OIDC reads each `CreateToken` and never answers
+    /// (`loopback::hold_silent`).
     pub fn stall_oidc(&self) {
         self.state.lock().unwrap().oidc_stalls = true;
     }
